@@ -1,0 +1,81 @@
+-- Every customer as of the analysis date: the customers export, plus any customer_id that
+-- ordered but is missing from it (kept with an empty profile, has_profile = false). A profile
+-- that signed up after the analysis date and has not ordered by then is not a customer yet.
+
+with
+
+profiles as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+buyers as (
+
+    select * from {{ ref('int_customers_summarized') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of_resolved') }}
+
+),
+
+profiled as (
+
+    select
+        profiles.customer_id,
+        profiles.gender,
+        profiles.birth_date,
+        profiles.city,
+        profiles.region,
+        profiles.income_band,
+        profiles.occupation,
+        profiles.signup_date,
+        profiles.member_level,
+        profiles.account_manager_id,
+        profiles.interests,
+        true as has_profile,
+
+    from profiles
+    cross join as_of
+    left join buyers on profiles.customer_id = buyers.customer_id
+    where
+        profiles.signup_date is null
+        or profiles.signup_date <= as_of.as_of
+        or buyers.customer_id is not null
+
+),
+
+derived as (
+
+    select
+        buyers.customer_id,
+        cast(null as varchar) as gender,
+        cast(null as date) as birth_date,
+        cast(null as varchar) as city,
+        cast(null as varchar) as region,
+        cast(null as varchar) as income_band,
+        cast(null as varchar) as occupation,
+        cast(null as date) as signup_date,
+        cast(null as varchar) as member_level,
+        cast(null as varchar) as account_manager_id,
+        cast(null as varchar) as interests,
+        false as has_profile,
+
+    from buyers
+    left join profiles on buyers.customer_id = profiles.customer_id
+    where profiles.customer_id is null
+
+),
+
+unioned as (
+
+    select * from profiled
+    union all
+    select * from derived
+
+)
+
+select * from unioned

@@ -1,0 +1,77 @@
+-- One wide row per customer for BI: profile, RFM and ABC. Customers without an order yet have
+-- empty RFM and ABC columns. Name, phone and email stay out of the marts (personal data).
+
+with
+
+customers as (
+
+    select * from {{ ref('int_customers_unioned') }}
+
+),
+
+summary as (
+
+    select * from {{ ref('int_customers_summarized') }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('customer_rfm') }}
+
+),
+
+abc as (
+
+    select
+        customer_id,
+        max(case when basis = 'revenue' then abc_class end) as abc_class_revenue,
+        max(case when basis = 'profit' then abc_class end) as abc_class_profit,
+        max(case when basis = 'frequency' then abc_class end) as abc_class_frequency,
+
+    from {{ ref('customer_abc') }}
+    group by customer_id
+
+),
+
+joined as (
+
+    select
+        customers.customer_id,
+        customers.has_profile,
+        customers.gender,
+        customers.birth_date,
+        customers.city,
+        customers.region,
+        customers.income_band,
+        customers.occupation,
+        customers.signup_date,
+        customers.member_level,
+        customers.account_manager_id,
+        customers.interests,
+        summary.first_order_date,
+        summary.last_order_date,
+        coalesce(summary.frequency, 0) as frequency,
+        coalesce(summary.monetary, 0) as monetary,
+        coalesce(summary.profit, 0) as profit,
+        rfm.recency_days,
+        rfm.r_score,
+        rfm.f_score,
+        rfm.m_score,
+        rfm.rfm_code,
+        rfm.rfm_segment,
+        rfm.rfm_segment_zh,
+        rfm.value_class,
+        rfm.value_class_zh,
+        abc.abc_class_revenue,
+        abc.abc_class_profit,
+        abc.abc_class_frequency,
+
+    from customers
+    left join summary on customers.customer_id = summary.customer_id
+    left join rfm on customers.customer_id = rfm.customer_id
+    left join abc on customers.customer_id = abc.customer_id
+
+)
+
+select * from joined

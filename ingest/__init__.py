@@ -1,0 +1,1 @@
+"""Source readers, encoding detection and the demo-data generator."""

@@ -1,0 +1,136 @@
+"""The project configuration (config/tiers.yml): loaded, validated, and handed to dbt as vars."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
+CONFIG_ENV_VAR = "TIERS_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Segment(_Strict):
+    name: str
+    label_zh: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+
+
+class ValueClassRule(_Strict):
+    weights: dict[Literal["r", "f", "m"], float]
+    min_points: dict[Literal["A", "B", "C"], float]
+    labels_zh: dict[Literal["A", "B", "C", "D"], str]
+
+    @model_validator(mode="after")
+    def _descending(self) -> ValueClassRule:
+        points = self.min_points
+        if not points["A"] >= points["B"] >= points["C"]:
+            raise ValueError("rfm.value_class.min_points must satisfy A >= B >= C")
+        return self
+
+
+class RfmConfig(_Strict):
+    segments: list[Segment]
+    value_class: ValueClassRule
+
+    @model_validator(mode="after")
+    def _grid_covered_once(self) -> RfmConfig:
+        for r in range(1, 6):
+            for f in range(1, 6):
+                hits = [
+                    s.name
+                    for s in self.segments
+                    if s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1]
+                ]
+                if len(hits) != 1:
+                    found = ", ".join(hits) or "no segment"
+                    raise ValueError(
+                        f"rfm.segments: cell R{r} F{f} must be in exactly one segment, "
+                        f"found {found}"
+                    )
+        return self
+
+
+class AbcConfig(_Strict):
+    mode: Literal["share", "threshold"]
+    shares: dict[Literal["A", "B"], float]
+    thresholds: dict[Literal["revenue", "profit", "frequency"], dict[Literal["A", "B"], float]]
+    labels_zh: dict[Literal["A", "B", "C"], str]
+
+    @model_validator(mode="after")
+    def _sane(self) -> AbcConfig:
+        a, b = self.shares["A"], self.shares["B"]
+        if not (0 < a and 0 <= b and a + b <= 1):
+            raise ValueError("abc.shares: need 0 < A, 0 <= B and A + B <= 1")
+        for basis, limits in self.thresholds.items():
+            if limits["A"] < limits["B"]:
+                raise ValueError(f"abc.thresholds.{basis}: A must be >= B")
+        return self
+
+
+class TiersConfig(_Strict):
+    rfm: RfmConfig
+    abc: AbcConfig
+    source_path: str = Field(default="", exclude=True)
+
+    def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
+        """The vars every dbt invocation gets: the configuration, and the analysis date."""
+        return {
+            "tiers": self.model_dump(mode="json"),
+            "as_of": as_of.isoformat() if as_of else None,
+        }
+
+    def dbt_vars_json(self, as_of: date | None) -> str:
+        return json.dumps(self.dbt_vars(as_of), ensure_ascii=False, sort_keys=True)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"configuration file not found: {path}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+class ConfigError(Exception):
+    """An unreadable or invalid configuration file (the CLI exits 2)."""
+
+
+def load_config(path: Path | str | None = None) -> TiersConfig:
+    """Defaults from config/tiers.yml, overridden key by key by `path` or $TIERS_CONFIG."""
+    data = _read_yaml(DEFAULT_CONFIG_PATH)
+    override = path or os.environ.get(CONFIG_ENV_VAR)
+    source = str(DEFAULT_CONFIG_PATH)
+    if override and Path(override).resolve() != DEFAULT_CONFIG_PATH:
+        data = _deep_merge(data, _read_yaml(Path(override)))
+        source = str(override)
+    try:
+        return TiersConfig(**data, source_path=source)
+    except ValueError as err:
+        raise ConfigError(f"{source}: {err}") from err
