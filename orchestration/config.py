@@ -49,9 +49,7 @@ class RfmConfig(_Strict):
         for r in range(1, 6):
             for f in range(1, 6):
                 hits = [
-                    s.name
-                    for s in self.segments
-                    if s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1]
+                    s.name for s in self.segments if s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1]
                 ]
                 if len(hits) != 1:
                     found = ", ".join(hits) or "no segment"
@@ -71,7 +69,7 @@ class AbcConfig(_Strict):
     @model_validator(mode="after")
     def _sane(self) -> AbcConfig:
         a, b = self.shares["A"], self.shares["B"]
-        if not (0 < a and 0 <= b and a + b <= 1):
+        if not (a > 0 and b >= 0 and a + b <= 1):
             raise ValueError("abc.shares: need 0 < A, 0 <= B and A + B <= 1")
         for basis, limits in self.thresholds.items():
             if limits["A"] < limits["B"]:
@@ -79,15 +77,21 @@ class AbcConfig(_Strict):
         return self
 
 
+class ScheduleConfig(_Strict):
+    cron: str
+    timezone: str
+
+
 class TiersConfig(_Strict):
     rfm: RfmConfig
     abc: AbcConfig
+    schedule: ScheduleConfig
     source_path: str = Field(default="", exclude=True)
 
     def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
         """The vars every dbt invocation gets: the configuration, and the analysis date."""
         return {
-            "tiers": self.model_dump(mode="json"),
+            "tiers": self.model_dump(mode="json", exclude={"schedule"}),
             "as_of": as_of.isoformat() if as_of else None,
         }
 

@@ -6,7 +6,8 @@
         {%- if node.value is mapping and part in node.value -%}
             {%- set node.value = node.value[part] -%}
         {%- else -%}
-            {{ exceptions.raise_compiler_error("configuration key '" ~ path ~ "' is missing (config/tiers.yml)") }}
+            {%- set message = "configuration key '" ~ path ~ "' is missing (config/tiers.yml)" -%}
+            {{ exceptions.raise_compiler_error(message) }}
         {%- endif -%}
     {%- endfor -%}
     {{ return(node.value) }}

@@ -13,7 +13,7 @@ resolved as (
 
     select
         coalesce({{ as_of_literal() }}, max(order_date)) as as_of,
-        {{ as_of_literal() }} is null as is_default,
+        {{ as_of_literal() }} is null as is_default
 
     from order_lines
 

@@ -12,7 +12,7 @@ profiles as (
 
 buyers as (
 
-    select * from {{ ref('int_customers_summarized') }}
+    select distinct customer_id from {{ ref('int_order_lines_costed') }}
 
 ),
 
@@ -36,7 +36,7 @@ profiled as (
         profiles.member_level,
         profiles.account_manager_id,
         profiles.interests,
-        true as has_profile,
+        true as has_profile
 
     from profiles
     cross join as_of
@@ -62,7 +62,7 @@ derived as (
         cast(null as varchar) as member_level,
         cast(null as varchar) as account_manager_id,
         cast(null as varchar) as interests,
-        false as has_profile,
+        false as has_profile
 
     from buyers
     left join profiles on buyers.customer_id = profiles.customer_id

@@ -52,7 +52,7 @@ costed as (
         in_window.channel,
         in_window.store_id,
         in_window._source_file,
-        in_window._row_number,
+        in_window._row_number
 
     from in_window
     left join products on in_window.product_id = products.product_id
@@ -63,7 +63,7 @@ with_profit as (
 
     select
         *,
-        amount - coalesce(cost, 0) as profit,
+        amount - coalesce(cost, 0) as profit
 
     from costed
 

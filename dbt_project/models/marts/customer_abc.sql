@@ -16,13 +16,28 @@ customers as (
 
 by_basis as (
 
-    select customer_id, as_of, first_order_date, 'revenue' as basis, monetary as value
+    select
+        customer_id,
+        as_of,
+        first_order_date,
+        'revenue' as basis,
+        monetary as value
     from customers
     union all
-    select customer_id, as_of, first_order_date, 'profit' as basis, profit as value
+    select
+        customer_id,
+        as_of,
+        first_order_date,
+        'profit' as basis,
+        profit as value
     from customers
     union all
-    select customer_id, as_of, first_order_date, 'frequency' as basis, frequency as value
+    select
+        customer_id,
+        as_of,
+        first_order_date,
+        'frequency' as basis,
+        frequency as value
     from customers
 
 ),
@@ -46,7 +61,7 @@ ranked as (
             partition by basis order by value desc
             range between unbounded preceding and current row
         ) as value_at_or_above,
-        sum(value) over (partition by basis) as value_in_basis,
+        sum(value) over (partition by basis) as value_in_basis
 
     from by_basis
 
@@ -63,26 +78,28 @@ classified as (
         cast(customers_at_or_above as double) / customers_in_basis as customer_share,
         cast(value_at_or_above as double) / nullif(value_in_basis, 0) as cumulative_share,
         {%- if abc.mode == 'share' %}
-        case
-            when customers_at_or_above
-                <= cast({{ abc.shares.A }} as decimal(9, 6)) * customers_in_basis
-                then 'A'
-            when customers_at_or_above
-                <= (cast({{ abc.shares.A }} as decimal(9, 6)) + cast({{ abc.shares.B }} as decimal(9, 6)))
-                * customers_in_basis
-                then 'B'
-            else 'C'
-        end as abc_class,
+            case
+                when
+                    customers_at_or_above
+                    <= cast({{ abc.shares.A }} as decimal(9, 6)) * customers_in_basis
+                    then 'A'
+                when
+                    customers_at_or_above
+                    <= (cast({{ abc.shares.A }} as decimal(9, 6)) + cast({{ abc.shares.B }} as decimal(9, 6)))
+                    * customers_in_basis
+                    then 'B'
+                else 'C'
+            end as abc_class,
         {%- else %}
-        case
-            {%- for basis, limits in abc.thresholds.items() %}
-            when basis = '{{ basis }}' and value_per_month >= {{ limits.A }} then 'A'
-            when basis = '{{ basis }}' and value_per_month >= {{ limits.B }} then 'B'
-            {%- endfor %}
-            else 'C'
-        end as abc_class,
+            case
+                {%- for basis, limits in abc.thresholds.items() %}
+                    when basis = '{{ basis }}' and value_per_month >= {{ limits.A }} then 'A'
+                    when basis = '{{ basis }}' and value_per_month >= {{ limits.B }} then 'B'
+                {%- endfor %}
+                else 'C'
+            end as abc_class,
         {%- endif %}
-        '{{ abc.mode }}' as abc_mode,
+        '{{ abc.mode }}' as abc_mode
 
     from ranked
 
@@ -92,7 +109,7 @@ labelled as (
 
     select
         *,
-        {{ label_case('abc_class', abc.labels_zh) }} as abc_class_zh,
+        {{ label_case('abc_class', abc.labels_zh) }} as abc_class_zh
 
     from classified
 

@@ -20,7 +20,7 @@ scored as (
         monetary,
         {{ quintile_score('recency_days desc') }} as r_score,
         {{ quintile_score('frequency asc') }} as f_score,
-        {{ quintile_score('monetary asc') }} as m_score,
+        {{ quintile_score('monetary asc') }} as m_score
 
     from customers
 
@@ -40,7 +40,7 @@ classified as (
         concat(r_score, f_score, m_score) as rfm_code,
         {{ rfm_segment('r_score', 'f_score') }} as rfm_segment,
         {{ rfm_segment('r_score', 'f_score', field='label_zh') }} as rfm_segment_zh,
-        {{ value_class('r_score', 'f_score', 'm_score') }} as value_class,
+        {{ value_class('r_score', 'f_score', 'm_score') }} as value_class
 
     from scored
 
@@ -50,7 +50,7 @@ labelled as (
 
     select
         *,
-        {{ label_case('value_class', cfg('rfm.value_class.labels_zh')) }} as value_class_zh,
+        {{ label_case('value_class', cfg('rfm.value_class.labels_zh')) }} as value_class_zh
 
     from classified
 

@@ -27,7 +27,7 @@ abc as (
         customer_id,
         max(case when basis = 'revenue' then abc_class end) as abc_class_revenue,
         max(case when basis = 'profit' then abc_class end) as abc_class_profit,
-        max(case when basis = 'frequency' then abc_class end) as abc_class_frequency,
+        max(case when basis = 'frequency' then abc_class end) as abc_class_frequency
 
     from {{ ref('customer_abc') }}
     group by customer_id
@@ -65,7 +65,7 @@ joined as (
         rfm.value_class_zh,
         abc.abc_class_revenue,
         abc.abc_class_profit,
-        abc.abc_class_frequency,
+        abc.abc_class_frequency
 
     from customers
     left join summary on customers.customer_id = summary.customer_id

@@ -29,7 +29,7 @@ renamed as (
         account_manager_id,
         interests,
         _source_file,
-        _row_number,
+        _row_number
 
     from source
 

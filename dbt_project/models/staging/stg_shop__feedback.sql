@@ -16,7 +16,7 @@ renamed as (
         channel,
         category as feedback_category,
         rating,
-        text as feedback_text,
+        text as feedback_text
 
     from source
 

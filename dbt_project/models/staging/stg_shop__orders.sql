@@ -20,7 +20,7 @@ renamed as (
         channel,
         store_id,
         _source_file,
-        _row_number,
+        _row_number
 
     from source
 

@@ -12,7 +12,7 @@ renamed as (
         product_id,
         name as product_name,
         category as product_category,
-        unit_cost,
+        unit_cost
 
     from source
 

@@ -13,7 +13,7 @@ renamed as (
         name as staff_name,
         store_id,
         capacity,
-        coalesce(active, true) as is_active,
+        coalesce(active, true) as is_active
 
     from source
 

@@ -17,7 +17,7 @@ renamed as (
         csat_score,
         repurchase_intent,
         lower(recommend) as recommend,
-        comment as survey_comment,
+        comment as survey_comment
 
     from source
 

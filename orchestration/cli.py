@@ -1,0 +1,219 @@
+"""`tiers`: the command line of customer-tiers (see docs/contract.md).
+
+Exit codes: 0 success, 1 a blocking data-quality check failed (published marts left as they
+were), 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit 2 with the message."""
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    run_id: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+
+
+@contextmanager
+def _exclusive_build(warehouse: Path) -> Iterator[None]:
+    """One run per warehouse at a time: both would build the same work copy."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise UsageError(f"another run is building {warehouse} (lock {lock_path})") from err
+        yield
+
+
+def _point_environment(sources: Path, warehouse: Path, config: Path | None) -> None:
+    """The Definitions read their paths from these variables (dagster EnvVar, dbt env_var)."""
+    os.environ["TIERS_SOURCES"] = str(sources)
+    os.environ["TIERS_WAREHOUSE"] = str(warehouse)
+    if config is not None:
+        os.environ["TIERS_CONFIG"] = str(config.resolve())
+
+
+def _error_chain(error: object) -> Iterator[object]:
+    while error is not None:
+        yield error
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+
+
+def run_pipeline(
+    sources: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    config: Path | None = None,
+    *,
+    log_level: str = "INFO",
+) -> RunOutcome:
+    """Materialize every asset in process and publish the warehouse when every check passed."""
+    import dagster as dg
+
+    from orchestration.config import ConfigError, load_config
+
+    sources, warehouse = sources.resolve(), warehouse.resolve()
+    if not sources.is_dir():
+        raise UsageError(f"--sources {sources}: not a folder")
+    try:
+        load_config(config)
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    _point_environment(sources, warehouse, config)
+
+    from orchestration.project import ensure_manifest
+
+    ensure_manifest(refresh=True)
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("tiers_pipeline")
+    run_config = {
+        "ops": {"dbt_models": {"config": {"as_of": as_of.isoformat() if as_of else None}}},
+        "loggers": {"compact": {"config": {"log_level": log_level}}},
+    }
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    # dbt's own progress lines go to stdout; keep stdout for the summary.
+    with _exclusive_build(warehouse), redirect_stdout(sys.stderr):
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    outcome = RunOutcome(EXIT_OK if result.success else EXIT_CHECK_FAILED, result.run_id)
+    if result.success:
+        return outcome
+
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            for error in _error_chain(event.step_failure_data.error):
+                if getattr(error, "cls_name", "") == "SourceError":
+                    outcome.exit_code = EXIT_USAGE
+                    outcome.messages.append(error.message.strip())
+                    return outcome
+            outcome.messages.append(
+                f"step {event.step_key} failed: {event.step_failure_data.error.message.strip()}"
+            )
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.messages.append(
+                f"blocking check failed: {where}: {evaluation.description or 'see the Dagster UI'}"
+            )
+    outcome.messages.append(f"nothing was published; {warehouse} is unchanged")
+    return outcome
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from orchestration.summary import format_summary, read_summary
+
+    outcome = run_pipeline(args.sources, args.warehouse, args.as_of, args.config)
+    if outcome.exit_code == EXIT_OK and outcome.run_id:
+        print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from ingest.demo_data import write_demo_data
+
+    summary = write_demo_data(
+        args.out,
+        customers=args.customers,
+        seed=args.seed,
+        encoding=args.encoding,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    for name, rows in summary.rows.items():
+        print(f"{args.out / (name + '.csv')}: {rows:,} rows")
+    return EXIT_OK
+
+
+def _cmd_dbt(args: argparse.Namespace) -> int:
+    """dbt with this project's profile and configuration vars, for analysts extending models."""
+    from orchestration.config import load_config
+    from orchestration.project import DBT_PROJECT_DIR
+
+    os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
+    dbt_args = list(args.dbt_args)
+    if dbt_args and dbt_args[0] == "--":
+        dbt_args = dbt_args[1:]
+    dbt_vars = load_config(args.config).dbt_vars_json(args.as_of)
+    command = ["dbt", *dbt_args, "--vars", dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.call(command, cwd=DBT_PROJECT_DIR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiers", description="customer-tiers: customer tiering pipeline on DuckDB."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo-data", help="write a deterministic demo source set")
+    demo.add_argument("--out", type=Path, required=True, help="folder to write the files to")
+    demo.add_argument("--customers", type=int, default=2000, help="number of customers")
+    demo.add_argument("--seed", type=int, default=42, help="random seed")
+    demo.add_argument(
+        "--encoding",
+        choices=["utf-8", "utf-8-sig", "gb18030"],
+        default="utf-8",
+        help="file encoding of the CSV files",
+    )
+    demo.set_defaults(handler=_cmd_demo_data)
+
+    run = commands.add_parser("run", help="ingest, check, build and publish the marts")
+    run.add_argument("--sources", type=Path, required=True, help="folder with the source files")
+    run.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to publish")
+    run.add_argument("--as-of", type=_parse_date, help="last day of the analysis (YYYY-MM-DD)")
+    run.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
+    run.set_defaults(handler=_cmd_run)
+
+    dbt = commands.add_parser(
+        "dbt", help="run dbt on the work copy of a warehouse with the project's vars"
+    )
+    dbt.add_argument("--warehouse", type=Path, required=True)
+    dbt.add_argument("--as-of", type=_parse_date)
+    dbt.add_argument("--config", type=Path)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt arguments, e.g. -- build")
+    dbt.set_defaults(handler=_cmd_dbt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The Dagster code location: every domain's definitions plus the shared resources."""
+
+import dagster as dg
+
+from orchestration.defs import automation, ingest, publish, quality, transform
+from orchestration.logging import compact_console
+from orchestration.resources import SourcesResource, WarehouseResource
+
+defs = dg.Definitions.merge(
+    ingest.defs,
+    quality.defs,
+    transform.defs,
+    publish.defs,
+    automation.defs,
+    dg.Definitions(
+        resources={
+            "warehouse": WarehouseResource(path=dg.EnvVar("TIERS_WAREHOUSE")),
+            "sources": SourcesResource(path=dg.EnvVar("TIERS_SOURCES")),
+        },
+        # DuckDB takes one writer process at a time, so steps run one after another in the
+        # run's own process.
+        executor=dg.in_process_executor,
+        loggers={"compact": compact_console},
+    ),
+)

@@ -1,0 +1,144 @@
+"""Quality gate on the raw sources: Great Expectations suites and row reconciliation.
+
+Both are blocking asset checks: when one fails, Dagster does not run the dbt models downstream,
+so nothing is published. dbt's own tests appear as asset checks on the models (dagster-dbt).
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from expectations.runner import SuiteOutcome, results_to_rows, validate_source
+from ingest.sources import SOURCES
+from orchestration.defs.ingest import raw_key
+from orchestration.resources import WarehouseResource
+
+VALIDATION_RESULTS_DDL = """
+create schema if not exists quality;
+create table if not exists quality.validation_results (
+    run_id varchar,
+    source varchar,
+    expectation varchar,
+    "column" varchar,
+    severity varchar,
+    success boolean,
+    unexpected_count bigint,
+    unexpected_percent double,
+    details varchar
+);
+"""
+
+_COLUMNS = (
+    "run_id",
+    "source",
+    "expectation",
+    "column",
+    "severity",
+    "success",
+    "unexpected_count",
+    "unexpected_percent",
+    "details",
+)
+
+
+def store_validation_results(
+    warehouse: WarehouseResource, outcome: SuiteOutcome, run_id: str
+) -> None:
+    rows = results_to_rows(outcome, run_id)
+    with warehouse.connect() as con:
+        con.execute(VALIDATION_RESULTS_DDL)
+        con.execute(
+            "delete from quality.validation_results where run_id = ? and source = ?",
+            [run_id, outcome.source],
+        )
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        con.executemany(
+            f"insert into quality.validation_results values ({placeholders})",
+            [[row.get(col) for col in _COLUMNS] for row in rows],
+        )
+
+
+def _cell(value: object) -> str:
+    """A Markdown table cell: sample values may hold a pipe or a line break."""
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _failures_markdown(outcome: SuiteOutcome) -> str:
+    lines = ["| severity | expectation | column | unexpected | details |", "|---|---|---|---|---|"]
+    for f in outcome.failures():
+        cells = (f.severity, f.expectation, f.column, f.unexpected_count, f.details)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _expectations_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(source),
+        name="expectations",
+        blocking=True,
+        description=f"Great Expectations suite `{source}` (expectations/{source}.py): failed "
+        "expectations of severity error block the run; warnings are reported.",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        outcome = validate_source(warehouse.work_path, source)
+        store_validation_results(warehouse, outcome, context.run.run_id)
+        errors = outcome.failures("error")
+        warnings = outcome.failures("warning")
+        metadata: dict[str, Any] = {
+            "expectations": len(outcome.outcomes),
+            "failed_errors": len(errors),
+            "failed_warnings": len(warnings),
+            "seconds": round(outcome.elapsed_seconds, 2),
+        }
+        if errors or warnings:
+            metadata["failures"] = dg.MetadataValue.md(_failures_markdown(outcome))
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+            description="; ".join(f"{f.expectation} on {f.column}: {f.details}" for f in errors)
+            or None,
+        )
+
+    return _check
+
+
+def _reconciliation_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(source),
+        name="reconciliation",
+        blocking=True,
+        description="Every row read is either loaded or quarantined: rows_read = rows_loaded + "
+        "rows_quarantined in raw.load_audit for this run.",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            row = con.execute(
+                "select rows_read, rows_loaded, rows_quarantined from raw.load_audit "
+                "where run_id = ? and source = ?",
+                [context.run.run_id, source],
+            ).fetchone()
+        if row is None:
+            return dg.AssetCheckResult(
+                passed=False, description=f"{source} has no load audit row for this run"
+            )
+        read, loaded, quarantined = row
+        return dg.AssetCheckResult(
+            passed=read == loaded + quarantined,
+            metadata={"rows_read": read, "rows_loaded": loaded, "rows_quarantined": quarantined},
+        )
+
+    return _check
+
+
+defs = dg.Definitions(
+    asset_checks=[
+        check
+        for source in SOURCES
+        for check in (_expectations_check(source), _reconciliation_check(source))
+    ]
+)

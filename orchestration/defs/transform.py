@@ -1,0 +1,65 @@
+"""dbt models as Dagster assets: staging, intermediate and marts, with dbt tests as checks."""
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.config import load_config
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.resources import WarehouseResource
+
+ensure_manifest()
+
+
+class TiersDbtTranslator(DagsterDbtTranslator):
+    """Models keyed by schema and name (marts/customer_rfm), grouped by their folder.
+
+    Sources keep the asset key of the ingest asset that loads them (meta.dagster.asset_key in
+    _shop__sources.yml), so Dagster draws one lineage graph from file to mart.
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "transform"
+
+
+class TransformConfig(dg.Config):
+    """Run configuration of the dbt step."""
+
+    as_of: str | None = None  # YYYY-MM-DD; None = the day of the latest order
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TiersDbtTranslator(),
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: TransformConfig,
+) -> Iterator[Any]:
+    warehouse.ensure_build()
+    as_of = date.fromisoformat(config.as_of) if config.as_of else None
+    dbt_vars = load_config().dbt_vars_json(as_of)
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
+
+MART_KEYS: list[dg.AssetKey] = sorted(
+    (key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string()
+)
+
+defs = dg.Definitions(
+    assets=[dbt_models],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+)

@@ -1,0 +1,143 @@
+"""The run summary printed by `tiers run`, read from the published warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class ParetoFigure:
+    basis: str
+    top_customers: int
+    customers: int
+    top_value_share: float | None  # share of the basis total brought by class A
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    warehouse: Path
+    as_of: str | None
+    sources: list[tuple[str, str, int, int, int]]  # source, status, read, loaded, quarantined
+    quarantine_reasons: list[tuple[str, str, int]]  # source, reason, rows
+    warnings: list[tuple[str, str, str, int | None]]  # source, expectation, column, unexpected
+    segments: list[tuple[str, str, int]]  # segment, label_zh, customers
+    value_classes: list[tuple[str, int]]
+    abc_classes: list[tuple[str, int, float | None]]  # class, customers, revenue share
+    pareto: ParetoFigure | None
+    customers: int
+    extra: list[str] = field(default_factory=list)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def read_summary(warehouse: Path, run_id: str) -> RunSummary:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        sources = con.execute(
+            "select source, status, rows_read, rows_loaded, rows_quarantined "
+            "from raw.load_audit where run_id = ? order by source",
+            [run_id],
+        ).fetchall()
+        reasons: list[tuple[str, str, int]] = []
+        for source, *_ in sources:
+            if _table_exists(con, "quarantine", source):
+                reasons += con.execute(
+                    f"select '{source}', _reason_category, count(*) from quarantine.{source} "
+                    "group by all order by 3 desc, 2"
+                ).fetchall()
+        warnings = []
+        if _table_exists(con, "quality", "validation_results"):
+            warnings = con.execute(
+                'select source, expectation, "column", unexpected_count '
+                "from quality.validation_results "
+                "where run_id = ? and not success and severity = 'warning' order by all",
+                [run_id],
+            ).fetchall()
+        as_of_row = con.execute("select max(as_of) from intermediate.int_as_of_resolved").fetchone()
+        segments = con.execute(
+            "select rfm_segment, any_value(rfm_segment_zh), count(*) from marts.customer_rfm "
+            "group by 1 order by 3 desc, 1"
+        ).fetchall()
+        value_classes = con.execute(
+            "select value_class, count(*) from marts.customer_rfm group by 1 order by 1"
+        ).fetchall()
+        abc = con.execute(
+            "select abc_class, count(*), sum(value) / nullif(sum(sum(value)) over (), 0) "
+            "from marts.customer_abc where basis = 'revenue' group by 1 order by 1"
+        ).fetchall()
+        customers = con.execute("select count(*) from marts.customers").fetchone()[0]
+    finally:
+        con.close()
+    in_abc = sum(n for _, n, _ in abc)
+    top = next(((n, share) for cls, n, share in abc if cls == "A"), None)
+    pareto = (
+        ParetoFigure("revenue", top[0], in_abc, float(top[1]) if top[1] is not None else None)
+        if top
+        else None
+    )
+    return RunSummary(
+        warehouse=warehouse,
+        as_of=str(as_of_row[0]) if as_of_row and as_of_row[0] else None,
+        sources=sources,
+        quarantine_reasons=reasons,
+        warnings=warnings,
+        segments=segments,
+        value_classes=value_classes,
+        abc_classes=[(c, n, float(s) if s is not None else None) for c, n, s in abc],
+        pareto=pareto,
+        customers=customers,
+    )
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share * 100:.1f}%"
+
+
+def format_summary(summary: RunSummary) -> str:
+    lines = [f"Analysis as of {summary.as_of or '(no orders)'}", "", "Sources"]
+    for source, status, read, loaded, quarantined in summary.sources:
+        if status == "absent":
+            lines.append(f"  {source:<10} absent: the marts that need it are empty")
+        else:
+            counts = f"{read:>12,} read {loaded:>12,} loaded {quarantined:>9,} quarantined"
+            lines.append(f"  {source:<10} {counts}")
+    if summary.quarantine_reasons:
+        lines += ["", "Quarantined rows by reason (schema quarantine)"]
+        lines += [f"  {s:<10} {n:>9,}  {reason}" for s, reason, n in summary.quarantine_reasons]
+    if summary.warnings:
+        lines += ["", "Data-quality warnings (not blocking)"]
+        for source, expectation, column, unexpected in summary.warnings:
+            count = f"{unexpected:,} rows" if unexpected is not None else "failed"
+            lines.append(f"  {source:<10} {expectation} on {column or 'table'}: {count}")
+    lines += ["", f"Customers: {summary.customers:,}", "", "RFM segments"]
+    lines += [f"  {name:<20} {zh:<8} {n:>10,}" for name, zh, n in summary.segments]
+    lines += ["", "RFM value classes"]
+    lines += [f"  {cls}  {n:>10,}" for cls, n in summary.value_classes]
+    lines += ["", "ABC classes by revenue"]
+    lines += [
+        f"  {cls}  {n:>10,} customers  {_pct(s):>7} of revenue" for cls, n, s in summary.abc_classes
+    ]
+    if summary.pareto:
+        p = summary.pareto
+        lines += [
+            "",
+            f"Pareto: the top {p.top_customers / p.customers * 100:.0f}% of customers "
+            f"({p.top_customers:,} of {p.customers:,}) bring {_pct(p.top_value_share)} of revenue.",
+        ]
+    lines += [
+        "",
+        f"Warehouse: {summary.warehouse} (schema `marts`; BI tools open it read-only)",
+        "Dagster UI: make dev, then http://127.0.0.1:3000",
+    ]
+    return "\n".join(lines + summary.extra)

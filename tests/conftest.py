@@ -1,0 +1,40 @@
+"""Shared fixtures: small source sets written into tmp folders and pipeline runs on them."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pytest
+
+
+def write_csv(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8"
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return path
+
+
+def query(warehouse: Path, sql: str, params: Sequence[object] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Runs set TIERS_* variables for the Definitions; never let one test see another's."""
+    for name in ("TIERS_SOURCES", "TIERS_WAREHOUSE", "TIERS_CONFIG", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    for name in ("TIERS_SOURCES", "TIERS_WAREHOUSE", "TIERS_CONFIG"):
+        os.environ.pop(name, None)

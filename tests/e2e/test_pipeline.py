@@ -1,0 +1,149 @@
+"""The whole pipeline on small demo data, through the `tiers` command line."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.demo_data import write_demo_data
+from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, main
+from tests.conftest import query, write_csv
+
+MARTS = ("customer_abc", "customer_rfm", "customers")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    sources = root / "sources"
+    write_demo_data(sources, customers=300, seed=7)
+    warehouse = root / "warehouse.duckdb"
+    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
+    return sources, warehouse
+
+
+def test_run_publishes_every_mart_and_nothing_else_is_left(demo: tuple[Path, Path]) -> None:
+    _, warehouse = demo
+    tables = {
+        name
+        for (name,) in query(
+            warehouse,
+            "select table_name from information_schema.tables where table_schema = 'marts'",
+        )
+    }
+    assert set(MARTS) <= tables
+    assert not warehouse.with_name(warehouse.name + ".building").exists()
+
+
+def test_marts_agree_with_each_other_and_the_sources(demo: tuple[Path, Path]) -> None:
+    _, warehouse = demo
+    [(customers, profiles)] = query(
+        warehouse, "select count(*), count(*) filter (where has_profile) from marts.customers"
+    )
+    assert customers == profiles == 300  # every demo customer signed up within the window
+    [(buyers, rfm_rows, abc_rows)] = query(
+        warehouse,
+        "select (select count(*) from marts.customers where frequency > 0), "
+        "(select count(*) from marts.customer_rfm), (select count(*) from marts.customer_abc)",
+    )
+    assert buyers == rfm_rows and abc_rows == 3 * rfm_rows
+    # monetary in the mart is the net revenue of the raw order lines up to as_of
+    [(mart_revenue, raw_revenue)] = query(
+        warehouse,
+        "select (select sum(monetary) from marts.customer_rfm), "
+        "(select sum(amount) from raw.orders o join marts.customer_rfm r using (customer_id) "
+        " where cast(o.ordered_at as date) <= r.as_of)",
+    )
+    assert mart_revenue == raw_revenue
+    # share mode: class sizes follow 20/50/30 up to ties at the boundaries
+    shares = dict(
+        query(
+            warehouse,
+            "select abc_class, count(*) / sum(count(*)) over () from marts.customer_abc "
+            "where basis = 'revenue' group by 1",
+        )
+    )
+    assert 0.15 <= shares["A"] <= 0.2 and 0.45 <= shares["B"] <= 0.5
+
+
+def test_load_audit_reconciles_every_source(demo: tuple[Path, Path]) -> None:
+    _, warehouse = demo
+    audit = query(
+        warehouse,
+        "select source, rows_read, rows_loaded, rows_quarantined, sha256 from raw.load_audit",
+    )
+    assert {row[0] for row in audit} == {
+        "customers",
+        "orders",
+        "products",
+        "staff",
+        "feedback",
+        "surveys",
+    }
+    for source, read, loaded, quarantined, sha in audit:
+        assert read == loaded + quarantined, source
+        assert len(sha) == 64
+
+
+def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path, Path]) -> None:
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    checks = {key.to_user_string() for key in graph.asset_check_keys}
+    assert "raw/orders:expectations" in checks and "raw/customers:reconciliation" in checks
+    assert any(c.startswith("marts/customer_rfm:unique_customer_rfm_customer_id") for c in checks)
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {"ingest", "staging", "intermediate", "marts", "serve"} <= groups
+    schedule = defs.resolve_schedule_def("tiers_daily")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Asia/Shanghai")
+    assert schedule.job_name == "tiers_pipeline"
+
+
+def test_blocking_check_failure_leaves_published_marts_untouched(
+    demo: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sources, published = demo
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    before = _sha256(warehouse)
+    broken = tmp_path / "sources"
+    shutil.copytree(sources, broken)
+    write_csv(
+        broken / "surveys.csv",
+        ["response_id", "customer_id", "responded_at", "nps_score"],
+        [["R1", "C0000001", "2025-01-01", "11"]],  # parses as an integer, fails the 0-10 rule
+    )
+    code = main(["run", "--sources", str(broken), "--warehouse", str(warehouse)])
+    assert code == EXIT_CHECK_FAILED
+    err = capsys.readouterr().err
+    assert "blocking check failed: raw/surveys expectations" in err
+    assert "nps_score" in err
+    assert _sha256(warehouse) == before
+
+
+def test_missing_required_column_exits_2_naming_file_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sources = tmp_path / "sources"
+    write_csv(sources / "orders.csv", ["order_id", "customer_id", "amount"], [["1", "c1", "9.90"]])
+    code = main(["run", "--sources", str(sources), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "orders.csv" in err and "ordered_at" in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_bad_usage_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["run", "--sources", str(missing), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--sources", str(tmp_path), "--warehouse", "w", "--as-of", "2024-02-30"])
+    assert exit_info.value.code == EXIT_USAGE
