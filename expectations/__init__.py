@@ -1,1 +1,1 @@
-"""Great Expectations suites, one module per source, and the runner that checks raw tables in DuckDB."""
+"""Great Expectations suites, one module per source, and the runner that checks raw tables."""
