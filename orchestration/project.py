@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtProject
 
 from orchestration.config import REPO_ROOT, load_config
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+def _put_dbt_on_path() -> None:
+    """dagster-dbt (and its manifest preparer) start `dbt` from PATH. When the tools run from a
+    virtualenv that is not activated (`.venv/bin/tiers`, CI), dbt sits next to the interpreter
+    but not on PATH."""
+    interpreter_bin = Path(sys.executable).parent
+    if shutil.which("dbt") is None and (interpreter_bin / "dbt").exists():
+        os.environ["PATH"] = f"{interpreter_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+_put_dbt_on_path()
 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
