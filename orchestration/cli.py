@@ -31,6 +31,7 @@ class RunOutcome:
     exit_code: int
     run_id: str | None = None
     messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # failed checks that do not block
 
 
 def _parse_date(text: str) -> date:
@@ -95,8 +96,9 @@ def run_pipeline(
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("tiers_pipeline")
+    dbt_config = {"config": {"as_of": as_of.isoformat() if as_of else None}}
     run_config = {
-        "ops": {"dbt_models": {"config": {"as_of": as_of.isoformat() if as_of else None}}},
+        "ops": {"dbt_models": dbt_config, "dbt_models_after_predictions": dbt_config},
         "loggers": {"compact": {"config": {"log_level": log_level}}},
     }
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
@@ -106,6 +108,10 @@ def run_pipeline(
             run_config=run_config, instance=instance, raise_on_error=False
         )
     outcome = RunOutcome(EXIT_OK if result.success else EXIT_CHECK_FAILED, result.run_id)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.warnings.append(f"{where}: {evaluation.description or 'failed'}")
     if result.success:
         return outcome
 
@@ -116,9 +122,8 @@ def run_pipeline(
                     outcome.exit_code = EXIT_USAGE
                     outcome.messages.append(error.message.strip())
                     return outcome
-            outcome.messages.append(
-                f"step {event.step_key} failed: {event.step_failure_data.error.message.strip()}"
-            )
+            *_, root_cause = _error_chain(event.step_failure_data.error)
+            outcome.messages.append(f"step {event.step_key} failed: {root_cause.message.strip()}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
@@ -135,6 +140,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     outcome = run_pipeline(args.sources, args.warehouse, args.as_of, args.config)
     if outcome.exit_code == EXIT_OK and outcome.run_id:
         print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
+        for warning in outcome.warnings:
+            print(f"warning: {warning}")
     for message in outcome.messages:
         print(message, file=sys.stderr)
     return outcome.exit_code

@@ -77,6 +77,25 @@ class AbcConfig(_Strict):
         return self
 
 
+class ClvConfig(_Strict):
+    horizon_days: int = Field(gt=0)
+    monthly_discount_rate: float = Field(ge=0)
+    interval: float = Field(gt=0, lt=1)
+    lifespan_years: float = Field(gt=0)
+
+
+class ChurnLevel(_Strict):
+    name: str
+    p_alive_below: float = Field(ge=0, le=1)
+    overdue_factor: float = Field(gt=0)
+    act_within_days: int = Field(ge=0)
+
+
+class ChurnConfig(_Strict):
+    levels: list[ChurnLevel] = Field(min_length=1)
+    win_back_cost: float = Field(ge=0)
+
+
 class ScheduleConfig(_Strict):
     cron: str
     timezone: str
@@ -85,6 +104,8 @@ class ScheduleConfig(_Strict):
 class TiersConfig(_Strict):
     rfm: RfmConfig
     abc: AbcConfig
+    clv: ClvConfig
+    churn: ChurnConfig
     schedule: ScheduleConfig
     source_path: str = Field(default="", exclude=True)
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, ingest, publish, quality, transform
+from orchestration.defs import automation, ingest, predict, publish, quality, transform
 from orchestration.logging import compact_console
 from orchestration.resources import SourcesResource, WarehouseResource
 
@@ -10,6 +10,7 @@ defs = dg.Definitions.merge(
     ingest.defs,
     quality.defs,
     transform.defs,
+    predict.defs,
     publish.defs,
     automation.defs,
     dg.Definitions(

@@ -37,13 +37,12 @@ class TransformConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; None = the day of the latest order
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=TiersDbtTranslator(),
-    name="dbt_models",
-)
-def dbt_models(
+# The models downstream of the model predictions run in a second dbt invocation, after the
+# Python asset that fits the models (orchestration/defs/predict.py) has written them.
+AFTER_PREDICTIONS = "source:predictions+"
+
+
+def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
@@ -55,11 +54,49 @@ def dbt_models(
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
 
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TiersDbtTranslator(),
+    exclude=AFTER_PREDICTIONS,
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: TransformConfig,
+) -> Iterator[Any]:
+    yield from _build(context, dbt, warehouse, config)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TiersDbtTranslator(),
+    select=AFTER_PREDICTIONS,
+    name="dbt_models_after_predictions",
+)
+def dbt_models_after_predictions(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: TransformConfig,
+) -> Iterator[Any]:
+    yield from _build(context, dbt, warehouse, config)
+
+
 MART_KEYS: list[dg.AssetKey] = sorted(
-    (key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string()
+    (
+        key
+        for assets in (dbt_models, dbt_models_after_predictions)
+        for key in assets.keys
+        if key.path[0] == "marts"
+    ),
+    key=lambda k: k.to_user_string(),
 )
 
 defs = dg.Definitions(
-    assets=[dbt_models],
+    assets=[dbt_models, dbt_models_after_predictions],
     resources={"dbt": DbtCliResource(project_dir=dbt_project)},
 )

@@ -221,3 +221,18 @@ def test_abc_threshold_mode_through_tiers_dbt(warehouse: Path, tmp_path: Path) -
         ("c5", "C", 7.6, "threshold"),
         ("c6", "C", -1.5, "threshold"),
     ]
+
+
+def test_six_customers_are_too_few_for_the_clv_models(warehouse: Path) -> None:
+    """The run still publishes; the predicted columns stay empty (never invented), the fit
+    parameters are absent, and churn falls back to each customer's observed rhythm."""
+    rows = query(
+        warehouse,
+        "select customer_id, frequency, recency, t, p_alive, predicted_clv_365d, "
+        "expected_days_between_orders, round(historical_clv, 2) from marts.customer_clv order by 1",
+    )
+    # c1: 10 purchase days, 9 repeats, 180 days apart → one every 20 days; tenure 185 days:
+    # historical = 100 per order x (10 x 365.25 / 185) per year x 3 years
+    assert rows[0] == ("c1", 9, 180, 185, None, None, 20.0, round(100 * 10 * 365.25 / 185 * 3, 2))
+    assert all(r[4] is None and r[5] is None for r in rows)
+    assert query(warehouse, "select count(*) from marts.clv_model_params") == [(0,)]

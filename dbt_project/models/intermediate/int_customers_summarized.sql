@@ -1,36 +1,19 @@
 -- One row per customer with at least one purchase on or before the analysis date: the facts
--- that RFM, ABC and CLV are computed from. A purchase is an order with at least one line of
--- positive amount; an order made only of returns is not a purchase (it does not count in
--- frequency or recency) but its negative amount does count in net revenue and profit.
+-- that RFM, ABC and CLV are computed from. A purchase is any order but one made only of
+-- returns (negative lines): such an order does not count in frequency or recency, but its
+-- negative amount does count in net revenue and profit.
 
 with
 
-order_lines as (
+orders as (
 
-    select * from {{ ref('int_order_lines_costed') }}
+    select * from {{ ref('int_orders_summarized') }}
 
 ),
 
 as_of as (
 
     select * from {{ ref('int_as_of_resolved') }}
-
-),
-
-orders as (
-
-    select
-        customer_id,
-        order_id,
-        min(order_date) as order_date,
-        bool_or(amount > 0) as is_purchase,
-        count(*) as order_lines,
-        sum(amount) as revenue,
-        sum(profit) as profit,
-        sum(case when amount < 0 then -amount else 0 end) as returned_amount
-
-    from order_lines
-    group by customer_id, order_id
 
 ),
 

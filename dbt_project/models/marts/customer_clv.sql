@@ -1,0 +1,84 @@
+-- Customer lifetime value, historical and predicted, for every customer with a purchase on or
+-- before the analysis date. The repeat-purchase summary (frequency, recency, t, in days) is the
+-- one the BG/NBD and Gamma-Gamma models were fitted on; the predictions come from the Python
+-- asset predictions/customer_clv.
+
+with
+
+summary as (
+
+    select * from {{ ref('int_customers_btyd_summarized') }}
+
+),
+
+facts as (
+
+    select * from {{ ref('int_customers_summarized') }}
+
+),
+
+predictions as (
+
+    select * from {{ ref('stg_predictions__customer_clv') }}
+
+),
+
+totals as (
+
+    select sum(profit) as total_profit from facts
+
+),
+
+historical as (
+
+    select
+        customer_id,
+        monetary / frequency as avg_order_value,
+        -- purchases per year over the customer's tenure (at least 30 days)
+        frequency * 365.25 / greatest(tenure_days, 30) as purchases_per_year,
+        monetary as total_net_revenue,
+        profit as profit_contribution
+
+    from facts
+
+),
+
+joined as (
+
+    select
+        summary.customer_id,
+        summary.as_of,
+        summary.frequency,
+        summary.recency,
+        summary.t,
+        summary.as_of - summary.last_purchase_date as days_since_last_order,
+        summary.monetary as repeat_avg_value,
+        historical.avg_order_value,
+        historical.purchases_per_year,
+        {{ cfg('clv.lifespan_years') }} as lifespan_years,
+        historical.avg_order_value
+        * historical.purchases_per_year
+        * {{ cfg('clv.lifespan_years') }} as historical_clv,
+        historical.total_net_revenue,
+        historical.profit_contribution,
+        historical.profit_contribution / nullif(totals.total_profit, 0) as profit_share,
+        predictions.p_alive,
+        predictions.expected_purchases_365d,
+        predictions.expected_avg_order_value,
+        predictions.predicted_clv_365d,
+        predictions.predicted_clv_365d_low,
+        predictions.predicted_clv_365d_high,
+        predictions.horizon_days,
+        predictions.expected_purchases_horizon,
+        predictions.predicted_clv_horizon,
+        predictions.expected_days_between_orders,
+        predictions.in_monetary_fit
+
+    from summary
+    inner join historical on summary.customer_id = historical.customer_id
+    cross join totals
+    left join predictions on summary.customer_id = predictions.customer_id
+
+)
+
+select * from joined
