@@ -6,6 +6,7 @@ and the holdout table go back to DuckDB schema `predictions`, which dbt reads as
 """
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,6 +17,7 @@ from scipy.stats import norm
 
 import btyd
 from orchestration.config import ClvConfig, load_config
+from orchestration.plots import line_chart_svg
 from orchestration.resources import WarehouseResource
 
 SUMMARY_KEY = dg.AssetKey(["intermediate", "int_customers_btyd_summarized"])
@@ -159,6 +161,28 @@ def _holdout(data: dict[str, np.ndarray], bg: btyd.FitResult) -> pa.Table:
     )
 
 
+def holdout_plot_path(warehouse: WarehouseResource, as_of: Any) -> Path:
+    """Beside the published warehouse, one per analysis date, so a rerun replaces its own."""
+    return warehouse.published_path.parent / "reports" / f"clv_holdout_{as_of}.svg"
+
+
+def _write_holdout_plot(path: Path, holdout: pa.Table) -> None:
+    rows = holdout.to_pylist()
+    days = rows[0]["holdout_days"]
+    svg = line_chart_svg(
+        [row["frequency_label"] for row in rows],
+        {
+            "actual": [row["actual_purchases"] for row in rows],
+            "BG/NBD expected": [row["expected_purchases"] for row in rows],
+        },
+        title=f"Repeat purchases in the {days} days after the calibration period",
+        x_label="repeat purchases in the calibration period",
+        y_label="average repeat purchases in the holdout",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg, encoding="utf-8")
+
+
 def _write(con: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
     con.register("incoming", table)
     try:
@@ -275,7 +299,12 @@ def clv_predictions(
         asset_key=PARAMS_KEY,
         metadata={"parameters": dg.MetadataValue.md(_params_markdown(params))} if fitted else {},
     )
-    yield dg.MaterializeResult(asset_key=HOLDOUT_TABLE_KEY)
+    holdout_metadata: dict[str, Any] = {"dagster/row_count": holdout.num_rows}
+    if holdout.num_rows:
+        plot = holdout_plot_path(warehouse, as_of)
+        _write_holdout_plot(plot, holdout)
+        holdout_metadata["plot"] = dg.MetadataValue.path(str(plot))
+    yield dg.MaterializeResult(asset_key=HOLDOUT_TABLE_KEY, metadata=holdout_metadata)
     yield dg.AssetCheckResult(
         asset_key=PARAMS_KEY,
         check_name="fit_converged",

@@ -103,6 +103,8 @@ def test_holdout_actual_against_expected(warehouse: Path) -> None:
     assert 0.85 < expected / actual < 0.9
     # expectations rise with calibration frequency
     assert [r[3] for r in rows] == sorted(r[3] for r in rows)
+    plot = warehouse.parent / "reports" / "clv_holdout_1997-09-30.svg"
+    assert plot.read_text(encoding="utf-8").count("<polyline") == 2
 
 
 def test_churn_watchlist_rules(warehouse: Path) -> None:
