@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -164,15 +165,16 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _cmd_dbt(args: argparse.Namespace) -> int:
     """dbt with this project's profile and configuration vars, for analysts extending models."""
-    from orchestration.config import load_config
-    from orchestration.project import DBT_PROJECT_DIR
+    # Not orchestration.project: importing dagster_dbt costs seconds and dbt needs none of it.
+    from orchestration.config import DBT_PROJECT_DIR, load_config
 
     os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
     dbt_vars = load_config(args.config).dbt_vars_json(args.as_of)
-    command = ["dbt", *dbt_args, "--vars", dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR)]
+    dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+    command = [dbt, *dbt_args, "--vars", dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR)]
     return subprocess.call(command, cwd=DBT_PROJECT_DIR)
 
 

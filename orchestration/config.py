@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONFIG_ENV_VAR = "TIERS_CONFIG"
 
 
@@ -101,12 +102,72 @@ class ScheduleConfig(_Strict):
     timezone: str
 
 
+RepurchaseBand = Literal[">70%", "30-70%", "<30%"]
+RecommendAnswer = Literal["yes", "maybe", "no"]
+
+
+class SatisfactionLabel(_Strict):
+    level: int = Field(ge=1, le=5)
+    label: str
+    label_zh: str
+
+
+class LoyaltyGrade(_Strict):
+    """One loyalty grade: every condition given must hold (a missing answer meets none)."""
+
+    grade: str
+    label: str
+    label_zh: str
+    min_satisfaction: int | None = Field(default=None, ge=1, le=5)
+    repurchase_bands: list[RepurchaseBand] | None = None
+    recommend: list[RecommendAnswer] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_booleans(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare yes / no as true / false.
+        if isinstance(data, dict) and isinstance(data.get("recommend"), list):
+            answers = {True: "yes", False: "no"}
+            data = {**data, "recommend": [answers.get(a, a) for a in data["recommend"]]}
+        return data
+
+    @property
+    def has_conditions(self) -> bool:
+        conditions = (self.min_satisfaction, self.repurchase_bands, self.recommend)
+        return any(c is not None for c in conditions)
+
+
+class VoiceConfig(_Strict):
+    min_responses: int = Field(ge=1)
+    followup_days: int = Field(ge=1)
+    low_rating_max: int = Field(ge=1, le=5)
+    complaint_categories: list[str]
+    satisfaction_labels: list[SatisfactionLabel]
+    loyalty_grades: list[LoyaltyGrade] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> VoiceConfig:
+        levels = sorted(s.level for s in self.satisfaction_labels)
+        if levels != [1, 2, 3, 4, 5]:
+            raise ValueError("voice.satisfaction_labels: need exactly one label per level 1-5")
+        grades = [g.grade for g in self.loyalty_grades]
+        if len(set(grades)) != len(grades):
+            raise ValueError("voice.loyalty_grades: each grade may appear only once")
+        if self.loyalty_grades[-1].has_conditions:
+            raise ValueError(
+                "voice.loyalty_grades: the last grade must have no condition (it takes everyone "
+                f"the grades before it do not), found conditions on {grades[-1]}"
+            )
+        return self
+
+
 class TiersConfig(_Strict):
     rfm: RfmConfig
     abc: AbcConfig
     clv: ClvConfig
     churn: ChurnConfig
     schedule: ScheduleConfig
+    voice: VoiceConfig
     source_path: str = Field(default="", exclude=True)
 
     def dbt_vars(self, as_of: date | None) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.config import REPO_ROOT, load_config
-
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from orchestration.config import DBT_PROJECT_DIR, load_config
 
 
 def _put_dbt_on_path() -> None:

@@ -19,6 +19,8 @@ import dagster as dg
 import duckdb
 
 WORK_SUFFIX = ".building"
+# The same bound as dbt's profile: DuckDB spills to disk past it rather than growing to 80% of RAM.
+MEMORY_LIMIT = os.environ.get("TIERS_DUCKDB_MEMORY_LIMIT", "1GB")
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -61,7 +63,9 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the work copy, closed on exit: dbt runs in another process and
         DuckDB lets one process at a time hold the file."""
-        con = duckdb.connect(str(self.work_path), read_only=read_only)
+        con = duckdb.connect(
+            str(self.work_path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT}
+        )
         try:
             yield con
         finally:

@@ -24,7 +24,6 @@ per_customer as (
         min(order_date) filter (where is_purchase) as first_order_date,
         max(order_date) filter (where is_purchase) as last_order_date,
         count(*) filter (where is_purchase) as frequency,
-        count(distinct order_date) filter (where is_purchase) as purchase_days,
         sum(order_lines) as order_lines,
         sum(revenue) as monetary,
         sum(profit) as profit,

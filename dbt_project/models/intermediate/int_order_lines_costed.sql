@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Order lines dated on or before the analysis date, with their cost resolved: the line's own
 -- cost, else quantity (1 when empty) x the product's unit_cost, else unknown (counted as 0 in
 -- profit and reported as cost_source = 'unknown').
@@ -40,9 +42,10 @@ costed as (
         in_window.product_id,
         in_window.quantity,
         in_window.amount,
+        -- decimal throughout: exact sums, so reruns classify profit identically
         coalesce(
             in_window.cost,
-            coalesce(in_window.quantity, 1) * products.unit_cost
+            cast(coalesce(in_window.quantity, 1) as decimal(18, 4)) * products.unit_cost
         ) as cost,
         case
             when in_window.cost is not null then 'line'
