@@ -441,7 +441,9 @@ lines as (
         o.order_id,
         cast(o.ordered_at as date) as order_date,
         o.amount,
-        o.amount - coalesce(coalesce(o.cost, coalesce(o.quantity, 1) * p.unit_cost), 0) as profit
+        o.amount - coalesce(
+            coalesce(o.cost, cast(coalesce(o.quantity, 1) as decimal(18, 4)) * p.unit_cost), 0
+        ) as profit
     from w.raw.orders as o
     left join w.raw.products as p on o.product_id = p.product_id
     where cast(o.ordered_at as date) <= date '{as_of}'
@@ -614,10 +616,8 @@ def compare_with_marts(marts_db: Path, floor_db: Path) -> dict[str, Any]:
     """Counts per r/f/m score and per (basis, abc_class) in the marts against the floor, and
     the customers whose scores or classes differ (a sample of 5 with the floor's values).
 
-    profit is a DOUBLE (quantity x unit_cost), so its per-customer sum depends on the order
-    DuckDB adds lines in: two customers equal in exact arithmetic can differ in the last bit
-    in one run and not the other, and a tie at the A/B or B/C cut then splits. Such a
-    difference on the profit basis alone is that, not a wrong floor."""
+    Both sides compute cost and profit in DECIMAL, as the models do, so sums are exact and
+    ties at a class cut stay ties."""
     import duckdb
 
     con = duckdb.connect()

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- One row per order on or before the analysis date. An order is a purchase unless every one of
 -- its lines is a return (negative amount): a zero-value order (a gift, a voucher) still counts.
 

@@ -1,5 +1,6 @@
--- One wide row per customer for BI: profile, RFM and ABC. Customers without an order yet have
--- empty RFM and ABC columns. Name, phone and email stay out of the marts (personal data).
+-- One wide row per customer for BI: profile, RFM, ABC, lifetime value and loyalty. Customers
+-- without an order yet have empty RFM, ABC and CLV columns; customers without a survey answer
+-- have empty loyalty columns. Name, phone and email stay out of the marts (personal data).
 
 with
 
@@ -34,6 +35,18 @@ abc as (
 
 ),
 
+clv as (
+
+    select * from {{ ref('customer_clv') }}
+
+),
+
+loyalty as (
+
+    select * from {{ ref('customer_loyalty') }}
+
+),
+
 joined as (
 
     select
@@ -65,12 +78,24 @@ joined as (
         rfm.value_class_zh,
         abc.abc_class_revenue,
         abc.abc_class_profit,
-        abc.abc_class_frequency
+        abc.abc_class_frequency,
+        clv.historical_clv,
+        clv.p_alive,
+        clv.expected_purchases_365d,
+        clv.predicted_clv_365d,
+        loyalty.latest_nps_score,
+        loyalty.nps_group,
+        loyalty.satisfaction_level,
+        loyalty.repurchase_band,
+        loyalty.loyalty_grade,
+        loyalty.loyalty_grade_zh
 
     from customers
     left join summary on customers.customer_id = summary.customer_id
     left join rfm on customers.customer_id = rfm.customer_id
     left join abc on customers.customer_id = abc.customer_id
+    left join clv on customers.customer_id = clv.customer_id
+    left join loyalty on customers.customer_id = loyalty.customer_id
 
 )
 
