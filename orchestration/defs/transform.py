@@ -42,49 +42,34 @@ class TransformConfig(dg.Config):
 AFTER_PREDICTIONS = "source:predictions+"
 
 
-def _build(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    config: TransformConfig,
-) -> Iterator[Any]:
-    warehouse.ensure_build()
-    as_of = date.fromisoformat(config.as_of) if config.as_of else None
-    dbt_vars = load_config().dbt_vars_json(as_of)
-    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
+    """A `dbt build` of part of the project, as Dagster assets with dbt tests as checks."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=TiersDbtTranslator(),
+        name=name,
+        **selection,
+    )
+    def _assets(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: TransformConfig,
+    ) -> Iterator[Any]:
+        warehouse.ensure_build()
+        as_of = date.fromisoformat(config.as_of) if config.as_of else None
+        dbt_vars = load_config().dbt_vars_json(as_of)
+        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
+    return _assets
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=TiersDbtTranslator(),
-    exclude=AFTER_PREDICTIONS,
-    name="dbt_models",
+dbt_models = _dbt_build_assets("dbt_models", exclude=AFTER_PREDICTIONS)
+dbt_models_after_predictions = _dbt_build_assets(
+    "dbt_models_after_predictions", select=AFTER_PREDICTIONS
 )
-def dbt_models(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    config: TransformConfig,
-) -> Iterator[Any]:
-    yield from _build(context, dbt, warehouse, config)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=TiersDbtTranslator(),
-    select=AFTER_PREDICTIONS,
-    name="dbt_models_after_predictions",
-)
-def dbt_models_after_predictions(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    config: TransformConfig,
-) -> Iterator[Any]:
-    yield from _build(context, dbt, warehouse, config)
-
 
 MART_KEYS: list[dg.AssetKey] = sorted(
     (
