@@ -28,6 +28,9 @@ class RunSummary:
     abc_classes: list[tuple[str, int, float | None]]  # class, customers, revenue share
     pareto: ParetoFigure | None
     customers: int
+    clv_fitted_customers: int | None = None  # None: the models could not be fitted
+    churn: list[tuple[str, str, int]] = field(default_factory=list)  # level, action, customers
+    nps: tuple[str, int, float, float] | None = None  # period, responses, nps, margin
     extra: list[str] = field(default_factory=list)
 
 
@@ -77,6 +80,18 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
             "from marts.customer_abc where basis = 'revenue' group by 1 order by 1"
         ).fetchall()
         customers = con.execute("select count(*) from marts.customers").fetchone()[0]
+        fitted = con.execute(
+            "select max(customers) from marts.clv_model_params where model = 'bg_nbd'"
+        ).fetchone()[0]
+        churn = con.execute(
+            "select risk_level, action, count(*) from marts.churn_watchlist "
+            "group by all order by 1, 2"
+        ).fetchall()
+        nps = con.execute(
+            "select period, responses, nps, nps_moe_95 from marts.nps_summary "
+            "where dimension = 'overall' and period_type = 'quarter' and responses > 0 "
+            "order by period desc limit 1"
+        ).fetchone()
     finally:
         con.close()
     in_abc = sum(n for _, n, _ in abc)
@@ -97,6 +112,9 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         abc_classes=[(c, n, float(s) if s is not None else None) for c, n, s in abc],
         pareto=pareto,
         customers=customers,
+        clv_fitted_customers=fitted,
+        churn=churn,
+        nps=(nps[0], nps[1], float(nps[2]), float(nps[3])) if nps else None,
     )
 
 
@@ -135,6 +153,16 @@ def format_summary(summary: RunSummary) -> str:
             f"Pareto: the top {p.top_customers / p.customers * 100:.0f}% of customers "
             f"({p.top_customers:,} of {p.customers:,}) bring {_pct(p.top_value_share)} of revenue.",
         ]
+    if summary.clv_fitted_customers is None:
+        lines += ["", "CLV models: not fitted (see the warning below); predicted columns empty"]
+    else:
+        lines += ["", f"CLV models: fitted on {summary.clv_fitted_customers:,} customers"]
+    if summary.churn:
+        lines += ["Churn watch list"]
+        lines += [f"  {level:<8} {action:<9} {n:>10,}" for level, action, n in summary.churn]
+    if summary.nps:
+        period, responses, score, margin = summary.nps
+        lines += [f"NPS {period}: {score:+.1f} ± {margin:.1f} points ({responses:,} responses)"]
     lines += [
         "",
         f"Warehouse: {summary.warehouse} (schema `marts`; BI tools open it read-only)",

@@ -147,3 +147,19 @@ def test_bad_usage_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--sources", str(tmp_path), "--warehouse", "w", "--as-of", "2024-02-30"])
     assert exit_info.value.code == EXIT_USAGE
+
+
+def test_summary_reports_every_stage(demo: tuple[Path, Path]) -> None:
+    from orchestration.summary import format_summary, read_summary
+
+    _, warehouse = demo
+    [(run_id,)] = query(warehouse, "select max(run_id) from raw.load_audit")
+    summary = read_summary(warehouse, run_id)
+    text = format_summary(summary)
+    [(buyers,)] = query(warehouse, "select count(*) from marts.customer_rfm")
+    assert summary.clv_fitted_customers == buyers
+    assert f"CLV models: fitted on {buyers:,} customers" in text
+    [(listed,)] = query(warehouse, "select count(*) from marts.churn_watchlist")
+    assert sum(n for *_, n in summary.churn) == listed
+    assert summary.nps is not None and "NPS " in text
+    assert "Pareto: the top" in text
