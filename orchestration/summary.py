@@ -29,6 +29,7 @@ class RunSummary:
     pareto: ParetoFigure | None
     customers: int
     clv_fitted_customers: int | None = None  # None: the models could not be fitted
+    clv_monetary_excluded: int = 0  # repeat customers left out of the Gamma-Gamma fit
     churn: list[tuple[str, str, int]] = field(default_factory=list)  # level, action, customers
     nps: tuple[str, int, float, float] | None = None  # period, responses, nps, margin
     extra: list[str] = field(default_factory=list)
@@ -80,9 +81,11 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
             "from marts.customer_abc where basis = 'revenue' group by 1 order by 1"
         ).fetchall()
         customers = con.execute("select count(*) from marts.customers").fetchone()[0]
-        fitted = con.execute(
-            "select max(customers) from marts.clv_model_params where model = 'bg_nbd'"
-        ).fetchone()[0]
+        fitted, excluded = con.execute(
+            "select max(customers) filter (where model = 'bg_nbd'), "
+            "coalesce(max(excluded) filter (where model = 'gamma_gamma'), 0) "
+            "from marts.clv_model_params"
+        ).fetchone()
         churn = con.execute(
             "select risk_level, action, count(*) from marts.churn_watchlist "
             "group by all order by 1, 2"
@@ -113,6 +116,7 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         pareto=pareto,
         customers=customers,
         clv_fitted_customers=fitted,
+        clv_monetary_excluded=excluded,
         churn=churn,
         nps=(nps[0], nps[1], float(nps[2]), float(nps[3])) if nps else None,
     )
@@ -157,6 +161,11 @@ def format_summary(summary: RunSummary) -> str:
         lines += ["", "CLV models: not fitted (see the warning below); predicted columns empty"]
     else:
         lines += ["", f"CLV models: fitted on {summary.clv_fitted_customers:,} customers"]
+        if summary.clv_monetary_excluded:
+            lines += [
+                f"  {summary.clv_monetary_excluded:,} repeat customers with repeat purchases "
+                "worth zero or less left out of the Gamma-Gamma fit (population mean used)"
+            ]
     if summary.churn:
         lines += ["Churn watch list"]
         lines += [f"  {level:<8} {action:<9} {n:>10,}" for level, action, n in summary.churn]
