@@ -38,13 +38,12 @@ def _read_summary(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
     ).fetchnumpy()
 
 
-def _fit(model: str, fit: Callable[[], btyd.FitResult]) -> tuple[btyd.FitResult | None, str]:
-    """The fit, or None and the reason it could not be made."""
+def _fit(fit: Callable[[], btyd.FitResult]) -> tuple[btyd.FitResult | None, str]:
+    """The converged fit, or None and the reason (FitError names the model and the cause)."""
     try:
-        result = fit()
+        return fit(), ""
     except btyd.FitError as err:
-        return None, f"{model}: {err}"
-    return (result, "") if result.converged else (None, f"{model}: {result.message}")
+        return None, str(err)
 
 
 def _params_rows(
@@ -265,10 +264,8 @@ def clv_predictions(
     if customers == 0:
         raise dg.Failure("no customer has a purchase on or before the analysis date")
     x, t_x, t, m = (data[c].astype(np.float64) for c in ("frequency", "recency", "t", "monetary"))
-    bg, bg_problem = _fit("BG/NBD", lambda: btyd.fit_bgnbd(x, t_x, t, require_convergence=False))
-    gg, gg_problem = _fit(
-        "Gamma-Gamma", lambda: btyd.fit_gamma_gamma(x, m, require_convergence=False)
-    )
+    bg, bg_problem = _fit(lambda: btyd.fit_bgnbd(x, t_x, t))
+    gg, gg_problem = _fit(lambda: btyd.fit_gamma_gamma(x, m))
     fitted = bg is not None and gg is not None
     params: list[dict[str, Any]] = []
     if bg is not None and gg is not None:
