@@ -98,6 +98,9 @@ def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path
     graph = defs.resolve_asset_graph()
     checks = {key.to_user_string() for key in graph.asset_check_keys}
     assert "raw/orders:expectations" in checks and "raw/customers:reconciliation" in checks
+    source_checks = [k for k in graph.asset_check_keys if k.asset_key.path[0] == "raw"]
+    assert len(source_checks) == 12  # two per source
+    assert all(graph.get_check_spec(k).blocking for k in source_checks)
     assert any(c.startswith("marts/customer_rfm:unique_customer_rfm_customer_id") for c in checks)
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert {"ingest", "staging", "intermediate", "marts", "serve"} <= groups
