@@ -8,6 +8,13 @@
 -- customer_tiers mart exists.
 
 {%- set periods = ['month', 'quarter'] %}
+{#- Each dimension: how an order and how a complaint are placed in it. -#}
+{%- set dimensions = [
+    {'name': 'store', 'of_order': 'store_id',
+        'of_complaint': "coalesce(home_store_id, 'unknown')"},
+    {'name': 'value_class', 'of_order': 'value_class',
+        'of_complaint': "coalesce(value_class, 'unknown')"},
+] %}
 
 with
 
@@ -47,28 +54,21 @@ purchases as (
 orders_counted as (
 
     {%- for period_type in periods %}
-        select
-            '{{ period_type }}' as period_type,
-            {{ period_label(period_type, 'order_date') }} as period,
-            'store' as dimension,
-            store_id as dimension_value,
-            count(distinct order_id) as orders
+        {%- set outer_last = loop.last %}
+        {%- for dimension in dimensions %}
+            select
+                '{{ period_type }}' as period_type,
+                {{ period_label(period_type, 'order_date') }} as period,
+                '{{ dimension.name }}' as dimension,
+                {{ dimension.of_order }} as dimension_value,
+                count(distinct order_id) as orders
 
-        from purchases
-        group by all
-        union all
-        select
-            '{{ period_type }}' as period_type,
-            {{ period_label(period_type, 'order_date') }} as period,
-            'value_class' as dimension,
-            value_class as dimension_value,
-            count(distinct order_id) as orders
-
-        from purchases
-        group by all
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+            from purchases
+            group by all
+            {%- if not (outer_last and loop.last) %}
+                union all
+            {%- endif %}
+        {%- endfor %}
     {%- endfor %}
 
 ),
@@ -76,30 +76,22 @@ orders_counted as (
 complaints_counted as (
 
     {%- for period_type in periods %}
-        select
-            '{{ period_type }}' as period_type,
-            feedback_{{ period_type }} as period,
-            'store' as dimension,
-            coalesce(home_store_id, 'unknown') as dimension_value,
-            count(*) as complaints
+        {%- set outer_last = loop.last %}
+        {%- for dimension in dimensions %}
+            select
+                '{{ period_type }}' as period_type,
+                feedback_{{ period_type }} as period,
+                '{{ dimension.name }}' as dimension,
+                {{ dimension.of_complaint }} as dimension_value,
+                count(*) as complaints
 
-        from feedback
-        where is_complaint
-        group by all
-        union all
-        select
-            '{{ period_type }}' as period_type,
-            feedback_{{ period_type }} as period,
-            'value_class' as dimension,
-            coalesce(value_class, 'unknown') as dimension_value,
-            count(*) as complaints
-
-        from feedback
-        where is_complaint
-        group by all
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+            from feedback
+            where is_complaint
+            group by all
+            {%- if not (outer_last and loop.last) %}
+                union all
+            {%- endif %}
+        {%- endfor %}
     {%- endfor %}
 
 ),
