@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -161,6 +162,192 @@ class VoiceConfig(_Strict):
         return self
 
 
+LifecycleStage = Literal[
+    "prospect", "new", "one_time", "regular", "loyal", "at_risk", "dormant", "churned"
+]
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "prospect", "new", "one_time", "regular", "loyal", "at_risk", "dormant", "churned"
+)  # fmt: skip
+OverdueStage = Literal["at_risk", "dormant", "churned"]
+AbcClass = Literal["A", "B", "C"]
+ValueClass = Literal["A", "B", "C", "D"]
+
+
+class OverdueLimit(_Strict):
+    """Days since the last order past which a customer is in the stage."""
+
+    factor: float = Field(gt=0)
+    min_days: int = Field(ge=0)
+    max_days: int = Field(ge=0)
+    fallback_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverdueLimit:
+        if self.min_days > self.max_days:
+            raise ValueError("lifecycle.overdue: min_days must be <= max_days")
+        return self
+
+
+class LoyalRule(_Strict):
+    min_orders: int = Field(ge=2)
+    loyalty_grades: list[str] = []
+    value_classes: list[ValueClass] = []
+    abc_classes: list[AbcClass] = []
+
+
+class StageLabel(_Strict):
+    stage: LifecycleStage
+    label: str
+    label_zh: str
+
+
+class LifecycleConfig(_Strict):
+    new_within_days: int = Field(ge=0)
+    overdue: dict[OverdueStage, OverdueLimit]
+    churned_p_alive_below: float = Field(ge=0, le=1)
+    loyal: LoyalRule
+    labels: list[StageLabel]
+
+    @model_validator(mode="after")
+    def _complete(self) -> LifecycleConfig:
+        if set(self.overdue) != {"at_risk", "dormant", "churned"}:
+            raise ValueError("lifecycle.overdue: need at_risk, dormant and churned")
+        for field in ("factor", "min_days", "max_days", "fallback_days"):
+            limits = [getattr(self.overdue[s], field) for s in ("at_risk", "dormant", "churned")]
+            if limits != sorted(limits):
+                raise ValueError(
+                    f"lifecycle.overdue.*.{field}: need at_risk <= dormant <= churned, "
+                    f"found {limits}"
+                )
+        stages = sorted(label.stage for label in self.labels)
+        if stages != sorted(LIFECYCLE_STAGES):
+            raise ValueError(
+                "lifecycle.labels: need exactly one label per stage: " + ", ".join(LIFECYCLE_STAGES)
+            )
+        return self
+
+
+class ValueSignals(_Strict):
+    abc_classes: list[AbcClass] | None = None
+    value_classes: list[ValueClass] | None = None
+    clv_top_share: float | None = Field(default=None, gt=0, le=1)
+
+    @property
+    def count(self) -> int:
+        return sum(
+            s is not None for s in (self.abc_classes, self.value_classes, self.clv_top_share)
+        )
+
+
+class TierLevel(_Strict):
+    """One tier: every condition given must hold (see config/tiers.yml)."""
+
+    name: str = Field(min_length=1)
+    label_zh: str
+    weight: float = Field(gt=0)
+    value: ValueSignals | None = None
+    min_value_signals: int = Field(default=1, ge=1)
+    lifecycle_stages: list[LifecycleStage] | None = None
+    loyalty_grades: list[str] | None = None
+    exclude_loyalty_grades: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> TierLevel:
+        signals = self.value.count if self.value else 0
+        if self.value is not None and self.min_value_signals > signals:
+            raise ValueError(
+                f"tiers.levels {self.name}: min_value_signals {self.min_value_signals} but only "
+                f"{signals} value signals given"
+            )
+        return self
+
+    @property
+    def has_conditions(self) -> bool:
+        conditions = (
+            self.value, self.lifecycle_stages, self.loyalty_grades, self.exclude_loyalty_grades
+        )  # fmt: skip
+        return any(c is not None for c in conditions)
+
+
+class TiersRules(_Strict):
+    levels: list[TierLevel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> TiersRules:
+        names = [level.name for level in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError("tiers.levels: each tier name may appear only once")
+        if "none" in names:
+            raise ValueError("tiers.levels: 'none' is reserved (tier_migration's not-a-customer)")
+        if self.levels[-1].has_conditions:
+            raise ValueError(
+                "tiers.levels: the last tier must have no condition (it takes everyone the tiers "
+                f"before it do not), found conditions on {names[-1]}"
+            )
+        return self
+
+
+class TierPlaybook(_Strict):
+    contact_every_days: int | None = Field(default=None, gt=0)
+    channel: str
+    benefits: str = ""
+    care_actions: list[str] = []
+
+
+class StageAdjustment(_Strict):
+    max_contact_every_days: int | None = Field(default=None, gt=0)
+    channel: str | None = None
+    add_care_actions: list[str] = []
+    stop_contact: bool = False
+
+
+class PlaybooksConfig(_Strict):
+    tiers: dict[str, TierPlaybook]
+    stages: dict[LifecycleStage, StageAdjustment] = {}
+
+
+class CareCalendarConfig(_Strict):
+    days_ahead: int = Field(ge=1, le=366)
+
+
+class GroupsConfig(_Strict):
+    age_band_starts: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> GroupsConfig:
+        starts = self.age_band_starts
+        if any(b <= a for a, b in pairwise(starts)) or starts[0] < 0:
+            raise ValueError("groups.age_band_starts: need increasing ages from 0 up")
+        return self
+
+
+def resolve_playbooks(levels: list[TierLevel], playbooks: PlaybooksConfig) -> list[dict[str, Any]]:
+    """One playbook per tier and lifecycle stage: the tier's, adjusted by the stage's."""
+    rows = []
+    for level in levels:
+        base = playbooks.tiers[level.name]
+        for stage in LIFECYCLE_STAGES:
+            adjust = playbooks.stages.get(stage, StageAdjustment())
+            every = base.contact_every_days
+            if adjust.max_contact_every_days is not None:
+                every = min(every or adjust.max_contact_every_days, adjust.max_contact_every_days)
+            actions = [*base.care_actions, *adjust.add_care_actions]
+            if adjust.stop_contact:
+                every, actions = None, []
+            rows.append(
+                {
+                    "tier": level.name,
+                    "stage": stage,
+                    "playbook": f"{level.name} / {stage}",
+                    "contact_every_days": every,
+                    "channel": adjust.channel or base.channel,
+                    "benefits": base.benefits,
+                    "care_actions": list(dict.fromkeys(actions)),
+                }
+            )
+    return rows
+
+
 class TiersConfig(_Strict):
     rfm: RfmConfig
     abc: AbcConfig
@@ -168,12 +355,42 @@ class TiersConfig(_Strict):
     churn: ChurnConfig
     schedule: ScheduleConfig
     voice: VoiceConfig
+    lifecycle: LifecycleConfig
+    tiers: TiersRules
+    playbooks: PlaybooksConfig
+    care_calendar: CareCalendarConfig
+    groups: GroupsConfig
     source_path: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TiersConfig:
+        tier_names = [level.name for level in self.tiers.levels]
+        if sorted(self.playbooks.tiers) != sorted(tier_names):
+            raise ValueError(
+                f"playbooks.tiers: need one playbook per tier ({', '.join(tier_names)}), "
+                f"found {', '.join(self.playbooks.tiers) or 'none'}"
+            )
+        grades = {g.grade for g in self.voice.loyalty_grades}
+        uses = {"lifecycle.loyal.loyalty_grades": self.lifecycle.loyal.loyalty_grades}
+        for level in self.tiers.levels:
+            listed = (level.loyalty_grades or []) + (level.exclude_loyalty_grades or [])
+            uses[f"tiers.levels {level.name}"] = listed
+        for where, listed in uses.items():
+            for grade in listed:
+                if grade not in grades:
+                    raise ValueError(
+                        f"{where}: loyalty grade {grade!r} is not one of voice.loyalty_grades "
+                        f"({', '.join(sorted(grades))})"
+                    )
+        return self
 
     def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
         """The vars every dbt invocation gets: the configuration, and the analysis date."""
+        tiers = self.model_dump(mode="json", exclude={"schedule"})
+        # dbt reads the playbook of each (tier, stage) pair, resolved once here.
+        tiers["playbooks"]["resolved"] = resolve_playbooks(self.tiers.levels, self.playbooks)
         return {
-            "tiers": self.model_dump(mode="json", exclude={"schedule"}),
+            "tiers": tiers,
             "as_of": as_of.isoformat() if as_of else None,
         }
 

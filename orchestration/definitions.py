@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, ingest, predict, publish, quality, transform
+from orchestration.defs import assign, automation, ingest, predict, publish, quality, transform
 from orchestration.logging import compact_console
 from orchestration.resources import SourcesResource, WarehouseResource
 
@@ -11,6 +11,7 @@ defs = dg.Definitions.merge(
     quality.defs,
     transform.defs,
     predict.defs,
+    assign.defs,
     publish.defs,
     automation.defs,
     dg.Definitions(

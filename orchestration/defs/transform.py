@@ -37,9 +37,11 @@ class TransformConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; None = the day of the latest order
 
 
-# The models downstream of the model predictions run in a second dbt invocation, after the
-# Python asset that fits the models (orchestration/defs/predict.py) has written them.
+# The project is built in three dbt invocations around two Python assets that write tables dbt
+# reads as sources: the model fits (orchestration/defs/predict.py) and the account assignment
+# (orchestration/defs/assign.py), which needs the tiers the second invocation builds.
 AFTER_PREDICTIONS = "source:predictions+"
+AFTER_ASSIGNMENTS = "source:assignments+"
 
 
 def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
@@ -66,15 +68,18 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     return _assets
 
 
-dbt_models = _dbt_build_assets("dbt_models", exclude=AFTER_PREDICTIONS)
+dbt_models = _dbt_build_assets("dbt_models", exclude=f"{AFTER_PREDICTIONS} {AFTER_ASSIGNMENTS}")
 dbt_models_after_predictions = _dbt_build_assets(
-    "dbt_models_after_predictions", select=AFTER_PREDICTIONS
+    "dbt_models_after_predictions", select=AFTER_PREDICTIONS, exclude=AFTER_ASSIGNMENTS
+)
+dbt_models_after_assignments = _dbt_build_assets(
+    "dbt_models_after_assignments", select=AFTER_ASSIGNMENTS
 )
 
 MART_KEYS: list[dg.AssetKey] = sorted(
     (
         key
-        for assets in (dbt_models, dbt_models_after_predictions)
+        for assets in (dbt_models, dbt_models_after_predictions, dbt_models_after_assignments)
         for key in assets.keys
         if key.path[0] == "marts"
     ),
@@ -82,6 +87,6 @@ MART_KEYS: list[dg.AssetKey] = sorted(
 )
 
 defs = dg.Definitions(
-    assets=[dbt_models, dbt_models_after_predictions],
+    assets=[dbt_models, dbt_models_after_predictions, dbt_models_after_assignments],
     resources={"dbt": DbtCliResource(project_dir=dbt_project)},
 )

@@ -1,6 +1,7 @@
--- One wide row per customer for BI: profile, RFM, ABC, lifetime value and loyalty. Customers
--- without an order yet have empty RFM, ABC and CLV columns; customers without a survey answer
--- have empty loyalty columns. Name, phone and email stay out of the marts (personal data).
+-- One wide row per customer for BI: profile, RFM, ABC, lifetime value, loyalty, lifecycle stage,
+-- tier and account manager. Customers without an order yet have empty RFM, ABC and CLV columns;
+-- customers without a survey answer have empty loyalty columns. Name, phone and email stay out
+-- of the marts (personal data).
 
 with
 
@@ -47,6 +48,12 @@ loyalty as (
 
 ),
 
+tiers as (
+
+    select * from {{ ref('customer_tiers') }}
+
+),
+
 joined as (
 
     select
@@ -60,7 +67,7 @@ joined as (
         customers.occupation,
         customers.signup_date,
         customers.member_level,
-        customers.account_manager_id,
+        customers.account_manager_id as profile_account_manager_id,
         customers.interests,
         summary.first_order_date,
         summary.last_order_date,
@@ -88,7 +95,15 @@ joined as (
         loyalty.satisfaction_level,
         loyalty.repurchase_band,
         loyalty.loyalty_grade,
-        loyalty.loyalty_grade_zh
+        loyalty.loyalty_grade_zh,
+        tiers.lifecycle_stage,
+        tiers.lifecycle_stage_zh,
+        tiers.tier,
+        tiers.tier_label_zh,
+        tiers.tier_reason,
+        tiers.playbook,
+        tiers.next_contact_on,
+        tiers.account_manager_id
 
     from customers
     left join summary on customers.customer_id = summary.customer_id
@@ -96,6 +111,7 @@ joined as (
     left join abc on customers.customer_id = abc.customer_id
     left join clv on customers.customer_id = clv.customer_id
     left join loyalty on customers.customer_id = loyalty.customer_id
+    left join tiers on customers.customer_id = tiers.customer_id
 
 )
 

@@ -1,0 +1,102 @@
+-- The contacts due in the next days (config/tiers.yml, care_calendar.days_ahead; the day after
+-- the analysis date is the first) per account manager: callbacks on the playbook's cadence
+-- and birthday greetings from birth_date (29 February is greeted on 28 February in other
+-- years) where the playbook has them. Churned customers have no playbook cadence and no place.
+
+{%- set days_ahead = cfg('care_calendar.days_ahead') %}
+
+with
+
+tiers as (
+
+    select * from {{ ref('customer_tiers') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_customers_tiered') }}
+
+),
+
+callback_steps as (
+
+    select
+        customer_id,
+        next_contact_on,
+        contact_every_days,
+        unnest(range(0, {{ days_ahead }} // contact_every_days + 1)) as step
+
+    from tiers
+    where contact_every_days is not null
+
+),
+
+callbacks as (
+
+    select
+        customer_id,
+        next_contact_on + cast(step * contact_every_days as integer) as due_on,
+        'callback' as action
+
+    from callback_steps
+
+),
+
+birthdays as (
+
+    select
+        tiers.customer_id,
+        -- the birthday in the analysis year and the next one; make_date rejects 29 February in
+        -- other years
+        case
+            when
+                month(profiles.birth_date) = 2 and day(profiles.birth_date) = 29
+                and not (
+                    (years.year % 4 = 0 and years.year % 100 <> 0) or years.year % 400 = 0
+                )
+                then make_date(years.year, 2, 28)
+            else make_date(years.year, month(profiles.birth_date), day(profiles.birth_date))
+        end as due_on,
+        'birthday_greeting' as action
+
+    from tiers
+    inner join profiles on tiers.customer_id = profiles.customer_id
+    cross join
+        unnest([year(tiers.as_of), year(tiers.as_of) + 1]) as years (year)
+    where
+        profiles.birth_date is not null
+        and tiers.contact_every_days is not null
+        and list_contains(string_split(tiers.care_actions, '; '), 'birthday_greeting')
+
+),
+
+due as (
+
+    select * from callbacks
+    union all
+    select * from birthdays
+
+),
+
+listed as (
+
+    select
+        tiers.account_manager_id,
+        due.due_on,
+        due.customer_id,
+        due.action,
+        tiers.contact_channel as channel,
+        tiers.tier,
+        tiers.lifecycle_stage,
+        tiers.playbook,
+        tiers.as_of,
+        due.due_on - tiers.as_of as days_from_as_of
+
+    from due
+    inner join tiers on due.customer_id = tiers.customer_id
+    where due.due_on > tiers.as_of and due.due_on <= tiers.as_of + {{ days_ahead }}
+
+)
+
+select * from listed
