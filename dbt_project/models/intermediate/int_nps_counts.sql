@@ -1,8 +1,8 @@
 -- Survey answers counted per period (month and quarter) x dimension x dimension value: the
 -- counts nps_summary computes its figures from. Every response counts once in each dimension:
 -- under `overall` as `all`, and under the customer's RFM segment, value class, ABC class by
--- revenue, home store and main channel, as `unknown` when the customer or their dimension is
--- unknown. A `tier` dimension joins when the customer_tiers mart exists.
+-- revenue, home store, main channel and tier, as `unknown` when the customer or their
+-- dimension is unknown.
 
 {%- set periods = ['month', 'quarter'] %}
 {%- set dimensions = [
@@ -12,6 +12,7 @@
     ('abc_class', 'abc_class'),
     ('store', 'home_store_id'),
     ('channel', 'main_channel'),
+    ('tier', 'tier'),
 ] %}
 
 with
@@ -19,6 +20,23 @@ with
 responses as (
 
     select * from {{ ref('int_survey_responses_dated') }}
+
+),
+
+tiers as (
+
+    select * from {{ ref('int_customers_tiered') }}
+
+),
+
+responses_tiered as (
+
+    select
+        responses.*,
+        tiers.tier
+
+    from responses
+    left join tiers on responses.customer_id = tiers.customer_id
 
 ),
 
@@ -32,7 +50,7 @@ by_period as (
             {{ period_end(period_type, 'response_date') }} as period_end,
             *
 
-        from responses
+        from responses_tiered
         {%- if not loop.last %}
             union all
         {%- endif %}

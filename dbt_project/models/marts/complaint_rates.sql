@@ -3,9 +3,9 @@
 -- or a category in voice.complaint_categories.
 --   store        complaints of customers whose home store it is; orders made at the store
 --   value_class  complaints of the customers of the RFM value class; their orders
+--   tier         complaints of the customers of the tier; their orders
 -- A complaint of an anonymous or unknown customer (or one without a home store) is under
--- `unknown`, and so are orders without a store. The tier dimension joins when the
--- customer_tiers mart exists.
+-- `unknown`, and so are orders without a store.
 
 {%- set periods = ['month', 'quarter'] %}
 {#- Each dimension: how an order and how a complaint are placed in it. -#}
@@ -14,6 +14,7 @@
         'of_complaint': "coalesce(home_store_id, 'unknown')"},
     {'name': 'value_class', 'of_order': 'value_class',
         'of_complaint': "coalesce(value_class, 'unknown')"},
+    {'name': 'tier', 'of_order': 'tier', 'of_complaint': "coalesce(tier, 'unknown')"},
 ] %}
 
 with
@@ -36,6 +37,23 @@ customers as (
 
 ),
 
+tiers as (
+
+    select * from {{ ref('int_customers_tiered') }}
+
+),
+
+feedback_tiered as (
+
+    select
+        feedback.*,
+        tiers.tier
+
+    from feedback
+    left join tiers on feedback.customer_id = tiers.customer_id
+
+),
+
 -- the purchase lines of each order (an order made only of returns is not a purchase)
 purchases as (
 
@@ -43,10 +61,12 @@ purchases as (
         order_lines.order_id,
         order_lines.order_date,
         coalesce(order_lines.store_id, 'unknown') as store_id,
-        coalesce(customers.value_class, 'unknown') as value_class
+        coalesce(customers.value_class, 'unknown') as value_class,
+        coalesce(tiers.tier, 'unknown') as tier
 
     from order_lines
     left join customers on order_lines.customer_id = customers.customer_id
+    left join tiers on order_lines.customer_id = tiers.customer_id
     where order_lines.amount >= 0
 
 ),
@@ -85,7 +105,7 @@ complaints_counted as (
                 {{ dimension.of_complaint }} as dimension_value,
                 count(*) as complaints
 
-            from feedback
+            from feedback_tiered
             where is_complaint
             group by all
             {%- if not (outer_last and loop.last) %}

@@ -2,8 +2,9 @@
 -- analysis date (as_of is day 1 of the window), one row per item, oldest first. A survey item
 -- is a customer's latest response on or before as_of when its NPS answer is 0-6 (a response
 -- without a customer_id stands alone); a feedback item is one rated at most
--- voice.low_rating_max. With the customer's value class, ABC class by revenue, net revenue and
--- account manager, so the follow-up can be prioritised and routed.
+-- voice.low_rating_max. With the customer's tier, value class, ABC class by revenue, net revenue
+-- and account manager (the assigned one; the customers file's when none is assigned), so the
+-- follow-up can be prioritised and routed.
 
 {%- set voice = cfg('voice') %}
 
@@ -12,6 +13,12 @@ with
 responses as (
 
     select * from {{ ref('int_survey_responses_dated') }}
+
+),
+
+tiers as (
+
+    select * from {{ ref('customer_tiers') }}
 
 ),
 
@@ -94,14 +101,17 @@ final as (
         items.score_scale,
         items.feedback_category,
         items.item_text,
+        tiers.tier,
+        tiers.tier_label_zh,
         customers.value_class,
         customers.abc_class,
         customers.monetary,
-        customers.account_manager_id,
+        coalesce(tiers.account_manager_id, customers.account_manager_id) as account_manager_id,
         items.as_of
 
     from items
     left join customers on items.customer_id = customers.customer_id
+    left join tiers on items.customer_id = tiers.customer_id
 
 )
 

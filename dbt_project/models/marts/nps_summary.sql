@@ -7,7 +7,7 @@
 --               change is significant at 95% when |z| > 1.96; null without a previous period
 --               or when both standard errors are zero
 -- The previous period is the latest earlier period of the same type that has responses in the
--- same dimension and value. The tier dimension joins when the customer_tiers mart exists.
+-- same dimension and value.
 
 with
 

@@ -87,7 +87,7 @@ described as (
                     coalesce('RFM value class ' || value_class, 'no RFM value class'),
                     'predicted CLV '
                     || coalesce(
-                        'in the top ' || cast(ceil(clv_top_share * 100) as integer) || '%',
+                        'in the top ' || cast(ceil(round(clv_top_share * 100, 6)) as integer) || '%',
                         'unknown'
                     ),
                     'stage ' || lifecycle_stage,
