@@ -32,6 +32,10 @@ class RunSummary:
     clv_monetary_excluded: int = 0  # repeat customers left out of the Gamma-Gamma fit
     churn: list[tuple[str, str, int]] = field(default_factory=list)  # level, action, customers
     nps: tuple[str, int, float, float] | None = None  # period, responses, nps, margin
+    tiers: list[tuple[str, str, int]] = field(default_factory=list)  # tier, label_zh, customers
+    stages: list[tuple[str, str, int]] = field(default_factory=list)  # stage, label_zh, customers
+    unassigned: int = 0  # customers no account manager had room for
+    migration: tuple[str, int, int, int, int] | None = None  # from as_of, up, down, new, lost
     extra: list[str] = field(default_factory=list)
 
 
@@ -95,6 +99,27 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
             "where dimension = 'overall' and period_type = 'quarter' and responses > 0 "
             "order by period desc limit 1"
         ).fetchone()
+        tiers = con.execute(
+            "select tier, any_value(tier_label_zh), count(*) from marts.customer_tiers "
+            "group by 1 order by min(tier_rank)"
+        ).fetchall()
+        stages = con.execute(
+            "select lifecycle_stage, any_value(lifecycle_stage_zh), count(*) "
+            "from marts.customer_tiers group by 1 order by 3 desc, 1"
+        ).fetchall()
+        unassigned = con.execute(
+            "select count(*) from marts.account_assignment where reason = 'no_capacity'"
+        ).fetchone()[0]
+        migration = con.execute(
+            "select strftime(from_as_of, '%Y-%m-%d'), "
+            "coalesce(sum(customers) filter (where movement = 'upgrade'), 0), "
+            "coalesce(sum(customers) filter (where movement = 'downgrade'), 0), "
+            "coalesce(sum(customers) filter (where movement = 'new'), 0), "
+            "coalesce(sum(customers) filter (where movement = 'lost'), 0) "
+            "from marts.tier_migration "
+            "where to_as_of = (select max(as_of) from intermediate.int_as_of_resolved) "
+            "group by from_as_of"
+        ).fetchone()
     finally:
         con.close()
     in_abc = sum(n for _, n, _ in abc)
@@ -119,6 +144,10 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         clv_monetary_excluded=excluded,
         churn=churn,
         nps=(nps[0], nps[1], float(nps[2]), float(nps[3])) if nps else None,
+        tiers=tiers,
+        stages=stages,
+        unassigned=unassigned,
+        migration=migration,
     )
 
 
@@ -172,6 +201,22 @@ def format_summary(summary: RunSummary) -> str:
     if summary.nps:
         period, responses, score, margin = summary.nps
         lines += [f"NPS {period}: {score:+.1f} ± {margin:.1f} points ({responses:,} responses)"]
+    if summary.tiers:
+        lines += ["", "Tiers"]
+        lines += [f"  {tier:<10} {n:>10,}  {zh}" for tier, zh, n in summary.tiers]
+        lines += ["Lifecycle stages"]
+        lines += [f"  {stage:<10} {n:>10,}  {zh}" for stage, zh, n in summary.stages]
+    if summary.migration:
+        since, up, down, new, lost = summary.migration
+        lines += [
+            f"Since {since}: {up:,} customers moved up a tier, {down:,} down, {new:,} new, "
+            f"{lost:,} gone"
+        ]
+    if summary.unassigned:
+        lines += [
+            f"{summary.unassigned:,} customers have no account manager: every active manager is "
+            "at capacity (marts.account_assignment, reason no_capacity)"
+        ]
     lines += [
         "",
         f"Warehouse: {summary.warehouse} (schema `marts`; BI tools open it read-only)",
