@@ -221,6 +221,7 @@ def test_unknown_customer_counts_in_overall_and_is_reported(
         ("channel", "unknown", 1, 1),
         ("rfm_segment", "unknown", 1, 1),
         ("store", "unknown", 1, 1),
+        ("tier", "unknown", 1, 1),
         ("value_class", "unknown", 1, 1),
     ]
     assert query(
@@ -232,6 +233,56 @@ def test_unknown_customer_counts_in_overall_and_is_reported(
     # s13 is dated after as_of: outside this run
     dated = query(warehouse, "select count(*) from intermediate.int_survey_responses_dated")
     assert dated == [(12,)]
+
+
+def test_nps_and_complaints_by_tier(warehouse: Path) -> None:
+    # The fit fails on six customers, so ABC class and value class decide the tiers: c1 (ABC A,
+    # value A, loyal, grade A) Diamond; c2 (value B, loyal) Gold; c3 (ABC B, value C) and c4
+    # (ABC B, value D) Silver; c5 and c6 (ABC C, value D, dormant) Bronze.
+    tiers = query(warehouse, "select customer_id, tier from marts.customer_tiers order by 1")
+    assert tiers == [
+        ("c1", "Diamond"),
+        ("c2", "Gold"),
+        ("c3", "Silver"),
+        ("c4", "Silver"),
+        ("c5", "Bronze"),
+        ("c6", "Bronze"),
+    ]
+    # 2025-Q1 up to as_of: Diamond s01 10, s07 10; Gold s02 9, s08 10; Silver s03 7, s09 9, s04 5,
+    # s10 6 -> 100 x (1 - 2) / 4 = -25; Bronze s05 3, s06 8, s11 9 -> 0; X99's s12 unknown.
+    rows = query(
+        warehouse,
+        "select dimension_value, responses, promoters, passives, detractors, nps "
+        "from marts.nps_summary where dimension = 'tier' and period = '2025-Q1' order by 1",
+    )
+    assert rows == [
+        ("Bronze", 3, 1, 1, 1, 0.0),
+        ("Diamond", 2, 2, 0, 0, 100.0),
+        ("Gold", 2, 2, 0, 0, 100.0),
+        ("Silver", 4, 1, 1, 2, -25.0),
+        ("unknown", 1, 0, 0, 1, -100.0),
+    ]
+    # complaints up to as_of: f01 (c4, rating 1) and f07 (c3, 2) Silver, f03 (c5, 2) Bronze, f05
+    # (c2, category Complaint) Gold, f04 (anonymous) unknown; orders split over the tiers add up
+    rows = query(
+        warehouse,
+        "select dimension_value, complaints from marts.complaint_rates "
+        "where dimension = 'tier' and period = '2025-Q1' and complaints > 0 order by 1",
+    )
+    assert rows == [("Bronze", 1), ("Gold", 1), ("Silver", 2), ("unknown", 1)]
+    totals = query(
+        warehouse,
+        "select dimension, sum(orders) from marts.complaint_rates "
+        "where period = '2025-Q1' group by 1 order by 1",
+    )
+    assert totals[0][1] == totals[1][1] == totals[2][1]
+    # follow-ups carry the tier; without a staff file the customers file's manager routes them
+    followups = query(
+        warehouse,
+        "select customer_id, tier, account_manager_id from marts.detractor_followups "
+        "where customer_id is not null and is_known_customer order by followup_rank",
+    )
+    assert followups == [("c3", "Silver", "E1"), ("c4", "Silver", "E2"), ("c5", "Bronze", "E2")]
 
 
 def test_loyalty_grades(warehouse: Path) -> None:
@@ -299,7 +350,7 @@ def test_feedback_summary_and_complaint_rates(warehouse: Path) -> None:
         warehouse,
         "select period, dimension, dimension_value, complaints, orders, complaints_per_100_orders "
         "from marts.complaint_rates where period_type = 'month' and period >= '2025-01' "
-        "order by 1, 2, 3",
+        "and dimension <> 'tier' order by 1, 2, 3",  # tier: test_nps_and_complaints_by_tier
     )
     assert rates == [
         # January: c1's order at S1, c3's at S2; complaints f01 (c4) and f07 (c3), home S2
