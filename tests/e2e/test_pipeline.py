@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,7 +109,8 @@ def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path
     assert all(graph.get_check_spec(k).blocking for k in source_checks)
     assert any(c.startswith("marts/customer_rfm:unique_customer_rfm_customer_id") for c in checks)
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert {"ingest", "staging", "intermediate", "marts", "serve"} <= groups
+    assert {"ingest", "staging", "intermediate", "marts", "predictions", "assignments"} <= groups
+    assert "serve" in groups
     schedule = defs.resolve_schedule_def("tiers_daily")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Asia/Shanghai")
     assert schedule.job_name == "tiers_pipeline"
@@ -166,3 +173,68 @@ def test_summary_reports_every_stage(demo: tuple[Path, Path]) -> None:
     assert sum(n for *_, n in summary.churn) == listed
     assert summary.nps is not None and "NPS " in text
     assert "Pareto: the top" in text
+    assert "Tiers" in text and "Diamond" in text
+
+
+def _mart_fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """Row count and an order-independent hash of every row, per mart (and the history kept)."""
+    tables = query(
+        warehouse,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('marts', 'assignments') order by 1",
+    )
+    return {
+        name: query(warehouse, f"select count(*), sum(hash(t::varchar)) from {name} as t")[0]
+        for (name,) in tables
+    }
+
+
+def test_second_run_with_the_same_inputs_gives_identical_marts(demo: tuple[Path, Path]) -> None:
+    sources, warehouse = demo
+    [(as_of,)] = query(warehouse, "select max(as_of) from marts.customer_rfm")
+    before = _mart_fingerprints(warehouse)
+    assert len(before) >= 20 and before["marts.tier_history"][0] > 0
+    code = main(
+        ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", str(as_of)]
+    )
+    assert code == EXIT_OK
+    # the same date again replaces its history and assignment instead of adding to them
+    assert _mart_fingerprints(warehouse) == before
+
+
+def test_run_killed_midway_leaves_published_marts_untouched(
+    demo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sources, published = demo
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    before = _sha256(warehouse)
+    tiers = Path(sys.executable).with_name("tiers")
+    log = tmp_path / "run.log"
+    with log.open("w") as err:
+        # its own process group, so the kill takes the dbt process it started too
+        run = subprocess.Popen(
+            [str(tiers), "run", "--sources", str(sources), "--warehouse", str(warehouse)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        # kill in the second dbt build, after the models were fitted: the work copy is half
+        # rebuilt then
+        while "dbt_models_after_predictions: Running dbt command" not in log.read_text():
+            assert run.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the run never reached the second dbt build"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert _sha256(warehouse) == before
+    assert query(warehouse, "select count(*) from marts.customer_tiers")[0][0] > 0
+    # the lock died with the run: the next run is not blocked
+    with warehouse.with_name(warehouse.name + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
