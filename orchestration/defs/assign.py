@@ -33,7 +33,7 @@ create table if not exists {HISTORY_TABLE} (
 
 # The manager a customer has: the previous analysis date's assignment, unless the customers file
 # now names another manager than it did then (someone reassigned the customer by hand in the
-# CRM); a customer seen for the first time has the file's manager.
+# CRM); a customer seen for the first time, or left without a manager last time, has the file's.
 _CUSTOMERS_SQL = f"""
 with previous as (
     select *
@@ -50,7 +50,7 @@ select
         when tiered.profile_account_manager_id is distinct from previous.source_manager_id
             and tiered.profile_account_manager_id is not null
             then tiered.profile_account_manager_id
-        else previous.staff_id
+        else coalesce(previous.staff_id, tiered.profile_account_manager_id)
     end as current_staff_id,
     tiered.profile_account_manager_id as source_manager_id
 from intermediate.int_customers_tiered as tiered

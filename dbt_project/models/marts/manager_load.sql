@@ -49,7 +49,10 @@ loaded as (
             {%- set column = level.name | lower | replace(' ', '_') ~ '_customers' %}
             coalesce(per_manager.{{ column }}, 0) as {{ column }},
         {%- endfor %}
-        staff.capacity - coalesce(per_manager.customers, 0) as room
+        -- an inactive manager takes nobody, whatever their capacity
+        case
+            when staff.is_active then staff.capacity - coalesce(per_manager.customers, 0) else 0
+        end as room
 
     from staff
     left join per_manager on staff.staff_id = per_manager.staff_id

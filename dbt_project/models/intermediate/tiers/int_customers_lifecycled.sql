@@ -68,7 +68,11 @@ signals as (
         coalesce(facts.monetary, 0) as monetary,
         as_of.as_of - facts.first_order_date as days_since_first_order,
         facts.recency_days as days_since_last_order,
-        clv.expected_days_between_orders,
+        -- the model's rhythm only: without a fit customer_clv carries the observed gap between
+        -- orders for the churn list, and the fixed fallback limits apply here instead
+        case
+            when clv.p_alive is not null then clv.expected_days_between_orders
+        end as expected_days_between_orders,
         clv.p_alive,
         clv.predicted_clv_365d,
         rfm.value_class,
