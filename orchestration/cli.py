@@ -148,6 +148,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ingest.encoding import SourceError
+    from orchestration.check import check_sources, format_report
+
+    try:
+        report = check_sources(args.sources, progress=lambda line: print(line, file=sys.stderr))
+    except SourceError as err:
+        raise UsageError(str(err)) from err
+    print(format_report(report))
+    for file in report.files:
+        if file.error:
+            print(f"error: {file.error}", file=sys.stderr)
+    return report.exit_code
+
+
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from ingest.demo_data import write_demo_data
 
@@ -202,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_parse_date, help="last day of the analysis (YYYY-MM-DD)")
     run.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
     run.set_defaults(handler=_cmd_run)
+
+    check = commands.add_parser(
+        "check", help="validate the source files and print a per-file report; changes nothing"
+    )
+    check.add_argument("--sources", type=Path, required=True, help="folder with the source files")
+    check.set_defaults(handler=_cmd_check)
 
     dbt = commands.add_parser(
         "dbt", help="run dbt on the work copy of a warehouse with the project's vars"
