@@ -33,6 +33,7 @@ from ingest.encoding import (
     detect_encoding,
     transcode_to_utf8,
 )
+from ingest.privacy import Privacy
 from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, Column, SourceSpec
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
+DEFAULT_PRIVACY = Privacy()  # mask: no clear personal data unless configured
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 EXTENSIONS = (".csv", ".parquet")
 
@@ -485,11 +487,15 @@ def _lineage_sql(source_file: str, run_id: str) -> list[str]:
     ]
 
 
-def _raw_select(spec: SourceSpec, plan: _Plan, checked: str, source_file: str, run_id: str) -> str:
+def _raw_select(
+    spec: SourceSpec, plan: _Plan, checked: str, source_file: str, run_id: str, privacy: Privacy
+) -> str:
     cols = []
     for col in spec.columns:
         duck_type = DUCKDB_TYPES[col.type]
         value = _ident("__p_" + col.name) if col.name in plan.matched else "NULL"
+        if col.personal and col.name in plan.matched:
+            value = privacy.protect_sql(value, col.personal)
         cols.append(f"CAST({value} AS {duck_type}) AS {_ident(col.name)}")
     cols += _lineage_sql(source_file, run_id)
     # The key's window regroups rows by key; sort back into file order.
@@ -498,7 +504,7 @@ def _raw_select(spec: SourceSpec, plan: _Plan, checked: str, source_file: str, r
 
 
 def _quarantine_select(
-    spec: SourceSpec, plan: _Plan, checked: str, source_file: str, run_id: str
+    spec: SourceSpec, plan: _Plan, checked: str, source_file: str, run_id: str, privacy: Privacy
 ) -> str:
     """Bad rows only; reason strings are built after the filter, for those rows alone."""
     checks = _checks(spec, plan)
@@ -510,7 +516,13 @@ def _quarantine_select(
     # One category per row, its first reason's, so category counts add up to the row count.
     whens = " ".join(f"WHEN {c.condition} THEN {_lit(c.category)}" for c in checks)
     category = f"CASE {whens} END" if checks else "NULL::VARCHAR"
-    cols = [f"__o{i} AS {_ident(name)}" for i, name in enumerate(plan.quarantine_names)]
+    # a rejected row keeps its original text, except personal data, protected as in raw
+    personal = {col.name: col.personal for col in spec.columns if col.personal}
+    cols = [
+        f"{privacy.protect_sql(f'__o{i}', personal[name]) if name in personal else f'__o{i}'}"
+        f" AS {_ident(name)}"
+        for i, name in enumerate(plan.quarantine_names)
+    ]
     file_col, row_col, run_col = _lineage_sql(source_file, run_id)
     cols += [file_col, row_col, f"{reason} AS _reason", f"{category} AS _reason_category", run_col]
     order = " ORDER BY __row" if spec.key else ""
@@ -558,11 +570,12 @@ def _write_tables(
     plan: _Plan,
     path: Path,
     run_id: str,
+    privacy: Privacy,
 ) -> tuple[int, int, int, dict[str, int]]:
     """Create raw.<name> and quarantine.<name> in one transaction; return the counts."""
     checked = _checked_sql(spec, reader, file_columns, plan)
-    raw_sql = _raw_select(spec, plan, checked, str(path), run_id)
-    q_sql = _quarantine_select(spec, plan, checked, str(path), run_id)
+    raw_sql = _raw_select(spec, plan, checked, str(path), run_id, privacy)
+    q_sql = _quarantine_select(spec, plan, checked, str(path), run_id, privacy)
     _ensure_schemas(con)
     try:
         # Counted on its own, so a row lost or doubled by the split below cannot go unnoticed.
@@ -625,8 +638,11 @@ def load_source(
     sources_dir: Path,
     run_id: str,
     loaded_at: datetime,
+    privacy: Privacy = DEFAULT_PRIVACY,
 ) -> LoadResult:
     """Load spec's file from sources_dir into raw.<name> and quarantine.<name>.
+
+    Personal columns (SourceSpec, Column.personal) are protected per `privacy` in both tables.
 
     `loaded_at` is part of the signature so callers pass one clock per run; the timestamp
     itself is recorded by write_load_audit. Raises SourceError for a missing required file or
@@ -665,7 +681,7 @@ def load_source(
                     raise SourceError(f"{err}; {why}") from err
             raise
         rows_read, loaded, quarantined, reasons = _write_tables(
-            con, spec, reader, file_columns, plan, path, run_id
+            con, spec, reader, file_columns, plan, path, run_id, privacy
         )
 
     return LoadResult(

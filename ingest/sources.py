@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ingest.privacy import PersonalKind
+
 # The DuckDB type each value is parsed into in schema `raw`. Money is DECIMAL so sums are exact
 # and reruns give byte-identical marts (floating-point sums depend on thread scheduling).
 ColumnType = Literal["varchar", "date", "timestamp", "decimal", "double", "integer", "boolean"]
@@ -31,6 +33,7 @@ class Column:
     type: ColumnType
     required: bool = False
     description: str = ""
+    personal: PersonalKind | None = None  # masked or hashed as it is loaded (ingest/privacy.py)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ CUSTOMERS = SourceSpec(
     key="customer_id",
     columns=(
         Column("customer_id", "varchar", True, "the business's customer identifier"),
-        Column("name", "varchar", description="customer name (personal data)"),
+        Column("name", "varchar", description="customer name (personal data)", personal="name"),
         Column("gender", "varchar", description="F, M, other or empty"),
         Column("birth_date", "date"),
         Column("city", "varchar"),
@@ -80,8 +83,8 @@ CUSTOMERS = SourceSpec(
         Column("occupation", "varchar"),
         Column("signup_date", "date"),
         Column("member_level", "varchar"),
-        Column("phone", "varchar", description="personal data"),
-        Column("email", "varchar", description="personal data"),
+        Column("phone", "varchar", description="personal data", personal="phone"),
+        Column("email", "varchar", description="personal data", personal="email"),
         Column("account_manager_id", "varchar", description="staff_id of the current manager"),
         Column("interests", "varchar", description="';'-separated interests"),
     ),

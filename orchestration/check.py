@@ -28,6 +28,7 @@ from ingest.loader import (
 )
 from ingest.sources import SOURCES, SourceSpec
 from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from orchestration.config import load_config
 from orchestration.resources import MEMORY_LIMIT
 
 CHECK_RUN_ID = "tiers-check"  # the lineage run id of the throw-away tables
@@ -100,13 +101,14 @@ def _load_all(
     """Load every source as a run does, one SourceError per file rather than for the lot."""
     reports: list[FileReport] = []
     loaded_at = datetime.now(UTC)
+    privacy = load_config().privacy.settings()  # loaded as a run would load it
     con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
     try:
         for spec in SOURCES.values():
             label = _label(sources_dir, spec)
             progress(f"checking {label} ...")
             try:
-                result = load_source(con, spec, sources_dir, CHECK_RUN_ID, loaded_at)
+                result = load_source(con, spec, sources_dir, CHECK_RUN_ID, loaded_at, privacy)
             except SourceError as err:
                 reports.append(FileReport(spec.name, label, "error", error=str(err)))
                 continue

@@ -86,7 +86,7 @@ def run_pipeline(
     if not sources.is_dir():
         raise UsageError(f"--sources {sources}: not a folder")
     try:
-        load_config(config)
+        load_config(config).privacy.settings()  # a missing salt fails here, not mid-run
     except ConfigError as err:
         raise UsageError(str(err)) from err
     _point_environment(sources, warehouse, config)
@@ -151,10 +151,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from ingest.encoding import SourceError
     from orchestration.check import check_sources, format_report
+    from orchestration.config import ConfigError
 
     try:
         report = check_sources(args.sources, progress=lambda line: print(line, file=sys.stderr))
-    except SourceError as err:
+    except (SourceError, ConfigError) as err:
         raise UsageError(str(err)) from err
     print(format_report(report))
     for file in report.files:

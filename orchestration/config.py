@@ -12,6 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ingest.privacy import Privacy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -348,6 +350,21 @@ def resolve_playbooks(levels: list[TierLevel], playbooks: PlaybooksConfig) -> li
     return rows
 
 
+class PrivacyConfig(_Strict):
+    personal_data: Literal["mask", "hash", "keep"]
+    salt_env: str = Field(min_length=1)
+
+    def settings(self) -> Privacy:
+        """The loader's settings; the salt is read from the environment, never from a file."""
+        salt = os.environ.get(self.salt_env, "")
+        if self.personal_data == "hash" and not salt:
+            raise ConfigError(
+                f"privacy.personal_data is 'hash' but the salt variable {self.salt_env} is not "
+                "set: export it (a long random secret, the same for every run) or choose mask"
+            )
+        return Privacy(self.personal_data, salt if self.personal_data == "hash" else "")
+
+
 class TiersConfig(_Strict):
     rfm: RfmConfig
     abc: AbcConfig
@@ -360,6 +377,7 @@ class TiersConfig(_Strict):
     playbooks: PlaybooksConfig
     care_calendar: CareCalendarConfig
     groups: GroupsConfig
+    privacy: PrivacyConfig
     source_path: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")

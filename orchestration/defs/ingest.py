@@ -8,6 +8,7 @@ import dagster as dg
 
 from ingest.loader import LoadResult, load_source, write_load_audit
 from ingest.sources import SOURCES
+from orchestration.config import load_config
 from orchestration.resources import SourcesResource, WarehouseResource
 
 
@@ -63,10 +64,11 @@ def raw_sources(
     warehouse.start_build()
     selected = [s for s in SOURCES.values() if raw_key(s.name) in context.selected_asset_keys]
     results: list[LoadResult] = []
+    privacy = load_config().privacy.settings()
     with warehouse.connect() as con:
         for spec in selected:
             context.log.info(f"loading {spec.name} from {sources.directory}")
-            result = load_source(con, spec, sources.directory, run_id, loaded_at)
+            result = load_source(con, spec, sources.directory, run_id, loaded_at, privacy)
             context.log.info(
                 f"{spec.name}: {result.rows_loaded:,} rows loaded, "
                 f"{result.rows_quarantined:,} quarantined ({result.status})"

@@ -18,13 +18,17 @@ import pytest
 
 from ingest.encoding import CHUNK_SIZE
 from ingest.loader import (
+    DEFAULT_PRIVACY,
     LoadResult,
     SourceError,
     find_source_file,
     load_source,
     write_load_audit,
 )
+from ingest.privacy import Privacy
 from ingest.sources import CUSTOMERS, ORDERS, PRODUCTS, STAFF, SourceSpec
+from orchestration.config import ConfigError, load_config
+from tests.conftest import write_csv
 
 RUN_ID = "run-1"
 LOADED_AT = datetime(2024, 6, 30, 12, 0, 0)
@@ -44,7 +48,8 @@ def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Pat
 
 
 def load(con: duckdb.DuckDBPyConnection, spec: SourceSpec, directory: Path) -> LoadResult:
-    return load_source(con, spec, directory, RUN_ID, LOADED_AT)
+    # clear personal data: these tests follow names through encodings and keys
+    return load_source(con, spec, directory, RUN_ID, LOADED_AT, Privacy("keep"))
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
@@ -618,3 +623,60 @@ def test_load_audit_rows_appended(con: duckdb.DuckDBPyConnection, tmp_path: Path
         (RUN_ID, "staff", None, None, None, None, 0, 0, 0, [], [], "absent", LOADED_AT, {}),
         ("run-2", *orders_row, datetime(2024, 7, 1, 4, 0), {"unparseable ordered_at": 1}),
     ]
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+
+def _load_customers(tmp_path: Path, privacy: Privacy) -> duckdb.DuckDBPyConnection:
+    write_csv(
+        tmp_path / "src" / "customers.csv",
+        ["customer_id", "name", "phone", "email", "birth_date"],
+        [
+            ["c1", "张三", "138-1234-5678", " Alice@Example.com", "1990-01-01"],
+            ["c2", "Bob", None, "bob", "not a date"],  # quarantined: the bad birth_date
+        ],
+    )
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_source(con, CUSTOMERS, tmp_path / "src", "run-1", datetime(2025, 1, 1), privacy)
+    return con
+
+
+def test_personal_data_is_masked_by_default_in_raw_and_quarantine(tmp_path: Path) -> None:
+    con = _load_customers(tmp_path, DEFAULT_PRIVACY)
+    assert con.execute("select name, phone, email from raw.customers").fetchall() == [
+        ("张*", "*********5678", "A***@Example.com"),  # the loader trims values first
+    ]
+    # the rejected row keeps its other original text, the personal columns protected
+    assert con.execute(
+        "select name, phone, email, birth_date from quarantine.customers"
+    ).fetchall() == [("B**", None, "***", "not a date")]
+
+
+def test_personal_data_hashed_with_the_salt_after_normalising(tmp_path: Path) -> None:
+    con = _load_customers(tmp_path, Privacy("hash", "s3cret"))
+    [(name, phone, email)] = con.execute("select name, phone, email from raw.customers").fetchall()
+    assert name == hashlib.sha256("s3cret:张三".encode()).hexdigest()
+    assert phone == hashlib.sha256(b"s3cret:13812345678").hexdigest()  # digits only
+    assert email == hashlib.sha256(b"s3cret:alice@example.com").hexdigest()  # trimmed, lower
+    [(q_name,)] = con.execute("select name from quarantine.customers").fetchall()
+    assert q_name == hashlib.sha256(b"s3cret:Bob").hexdigest()
+
+
+def test_personal_data_kept_only_when_asked(tmp_path: Path) -> None:
+    con = _load_customers(tmp_path, Privacy("keep"))
+    assert con.execute("select name, phone from raw.customers").fetchall() == [
+        ("张三", "138-1234-5678")
+    ]
+
+
+def test_hash_mode_without_a_salt_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("TIERS_PII_SALT", raising=False)
+    config = tmp_path / "tiers.yml"
+    config.write_text("privacy:\n  personal_data: hash\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TIERS_PII_SALT is not set"):
+        load_config(config).privacy.settings()
+    monkeypatch.setenv("TIERS_PII_SALT", "pepper")
+    assert load_config(config).privacy.settings() == Privacy("hash", "pepper")

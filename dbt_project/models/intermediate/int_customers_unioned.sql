@@ -1,6 +1,7 @@
 -- Every customer as of the analysis date: the customers export, plus any customer_id that
 -- ordered but is missing from it (kept with an empty profile, has_profile = false). A profile
 -- that signed up after the analysis date and has not ordered by then is not a customer yet.
+-- Name, phone and email are as the load left them: masked, hashed or (when configured) clear.
 
 with
 
@@ -29,6 +30,9 @@ profiled as (
 
     select
         profiles.customer_id,
+        profiles.customer_name,
+        profiles.phone,
+        profiles.email,
         profiles.gender,
         profiles.birth_date,
         profiles.city,
@@ -55,6 +59,9 @@ derived as (
 
     select
         buyers.customer_id,
+        cast(null as varchar) as customer_name,
+        cast(null as varchar) as phone,
+        cast(null as varchar) as email,
         cast(null as varchar) as gender,
         cast(null as date) as birth_date,
         cast(null as varchar) as city,

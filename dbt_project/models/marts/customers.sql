@@ -1,7 +1,7 @@
 -- One wide row per customer for BI: profile, RFM, ABC, lifetime value, loyalty, lifecycle stage,
 -- tier and account manager. Customers without an order yet have empty RFM, ABC and CLV columns;
--- customers without a survey answer have empty loyalty columns. Name, phone and email stay out
--- of the marts (personal data).
+-- customers without a survey answer have empty loyalty columns. Name, phone and email are
+-- protected as they were loaded (config/tiers.yml, privacy: masked by default).
 
 with
 
@@ -59,6 +59,9 @@ joined as (
     select
         customers.customer_id,
         customers.has_profile,
+        customers.customer_name,
+        customers.phone,
+        customers.email,
         customers.gender,
         customers.birth_date,
         customers.city,
