@@ -36,6 +36,8 @@ class RunSummary:
     stages: list[tuple[str, str, int]] = field(default_factory=list)  # stage, label_zh, customers
     unassigned: int = 0  # customers no account manager had room for
     migration: tuple[str, int, int, int, int] | None = None  # from as_of, up, down, new, lost
+    # source, column, referenced source, rule, unresolved rows, distinct ids
+    unresolved: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
 
@@ -120,6 +122,11 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
             "where to_as_of = (select max(as_of) from intermediate.int_as_of_resolved) "
             "group by from_as_of"
         ).fetchone()
+        unresolved = con.execute(
+            "select source_name, reference_column, referenced_source, applied_rule, "
+            "unresolved_rows, unresolved_ids from quality.referential_integrity "
+            "where unresolved_rows > 0 order by 1, 2"
+        ).fetchall()
     finally:
         con.close()
     in_abc = sum(n for _, n, _ in abc)
@@ -148,6 +155,7 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         stages=stages,
         unassigned=unassigned,
         migration=migration,
+        unresolved=unresolved,
     )
 
 
@@ -171,6 +179,21 @@ def format_summary(summary: RunSummary) -> str:
         for source, expectation, column, unexpected in summary.warnings:
             count = f"{unexpected:,} rows" if unexpected is not None else "failed"
             lines.append(f"  {source:<10} {expectation} on {column or 'table'}: {count}")
+    if summary.unresolved:
+        lines += [
+            "",
+            "References that do not resolve (quality.referential_integrity; none dropped)",
+        ]
+        rules = {
+            "derive": "kept with an empty profile",
+            "keep": "kept",
+            "reassign": "given an active manager",
+        }
+        for source, column, target, rule, rows, ids in summary.unresolved:
+            lines.append(
+                f"  {source}.{column}: {rows:,} rows ({ids:,} ids) not in {target}: "
+                f"{rules.get(rule, rule)}"
+            )
     lines += ["", f"Customers: {summary.customers:,}", "", "RFM segments"]
     lines += [f"  {name:<20} {zh:<8} {n:>10,}" for name, zh, n in summary.segments]
     lines += ["", "RFM value classes"]

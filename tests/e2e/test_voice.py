@@ -230,6 +230,12 @@ def test_unknown_customer_counts_in_overall_and_is_reported(
         "where not is_known_customer",
     ) == [("s12", False)]
     assert any("survey_responses_from_known_customers" in w for w in warnings), warnings
+    # and counted once, with its rule, in the referential checks the summary prints
+    assert query(
+        warehouse,
+        "select source_name, applied_rule, unresolved_rows, unresolved_ids "
+        "from quality.referential_integrity where unresolved_rows > 0",
+    ) == [("surveys", "keep", 1, 1)]
     # s13 is dated after as_of: outside this run
     dated = query(warehouse, "select count(*) from intermediate.int_survey_responses_dated")
     assert dated == [(12,)]
