@@ -392,12 +392,16 @@ def upstream_nodes(manifest: dict[str, Any], roots: Sequence[str]) -> set[str]:
 def time_mart_stage(
     published: Path, run_dir: Path, as_of: date, select: Sequence[str]
 ) -> dict[str, Any]:
-    """`tiers dbt -- run --select <select>` on a copy of the published warehouse.
+    """`tiers dbt --warehouse <published> -- run --select <select>` on a fresh work copy of the
+    published warehouse (`<published>.building`), as an analyst reruns models (README,
+    Development): same warehouse and `--as-of` as the `tiers run` before it.
 
     dbt writes its target and logs under run_dir, so dbt_project/target is not touched (other
     people run dbt there). `rfm_abc_models_s` sums the run times of the models customer_rfm and
-    customer_abc are built from (themselves included): the part the floor also computes."""
-    warehouse = run_dir / "mart.duckdb"
+    customer_abc are built from (themselves included): the part the floor also computes.
+    `dbt_parse` says whether dbt reused the partial parse of that run ("partial") or parsed the
+    whole project again ("full": it does when the vars or the warehouse path differ)."""
+    warehouse = published
     work_copy = warehouse.with_name(warehouse.name + ".building")
     work_copy.with_name(work_copy.name + ".wal").unlink(missing_ok=True)
     shutil.copyfile(published, work_copy)
@@ -413,10 +417,12 @@ def time_mart_stage(
         "run", "--select", *select, "--target-path", str(target), "--log-path", str(logs),
     ]  # fmt: skip
     measured = run_measured(command, run_dir / "mart_stage")
+    stdout = Path(measured.stdout).read_text(errors="replace")
     outcome: dict[str, Any] = {
         "measured": asdict(measured),
         "select": list(select),
         "work_copy": str(work_copy),
+        "dbt_parse": "full" if "Unable to do partial parsing" in stdout else "partial",
     }
     if results_path.exists():
         results = json.loads(results_path.read_text())
@@ -833,6 +839,8 @@ def details(result: SizeResult) -> Iterator[str]:
     for name, section in (("mart stage", result.mart_stage), ("floor", result.floor)):
         if len(section.get("all_seconds", [])) > 1:
             yield f"- {name} wall per repetition (s): {section['all_seconds']} (table: fastest)"
+    if result.mart_stage.get("dbt_parse"):
+        yield f"- mart stage dbt parse: {result.mart_stage['dbt_parse']}"
     models = result.mart_stage.get("models", [])
     if models:
         slowest = ", ".join(f"{m['node']} {m['seconds']:.2f}" for m in models[:SLOWEST_MODELS])

@@ -93,7 +93,7 @@ def run_pipeline(
 
     from orchestration.project import ensure_manifest
 
-    ensure_manifest(refresh=True)
+    ensure_manifest(refresh=True, as_of=as_of)
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("tiers_pipeline")

@@ -1,8 +1,23 @@
-{#- Quintile score 1-5 (5 best) with ties kept together: 1 + floor(5 x share of customers
-    strictly worse). rank() - 1 counts the rows ordered strictly before, i.e. strictly worse when
-    the order runs from worst to best. Integer division keeps the cut points exact. -#}
-{% macro quintile_score(worst_to_best_order) -%}
-    1 + (5 * (rank() over (order by {{ worst_to_best_order }}) - 1)) // count(*) over ()
+{#- Quintile scores 1-5 (5 best) with ties kept together: 1 + floor(5 x share of customers
+    strictly worse), from four cut points per score instead of a sort of every customer.
+
+    With the n values ordered from worst to best, a customer has at least ceil(k x n / 5)
+    customers strictly worse exactly when their value is strictly better than the value at
+    position ceil(k x n / 5), so the score is 1 + the number of cut points k = 1..4 their value
+    is strictly above. DuckDB's quantile_disc(x, q) returns the value at position
+    max(1, ceil(q x n)) of the ascending order, in integer arithmetic when q is a decimal: the
+    four cut points of one score come from one aggregate over the customers.
+
+    `value` must grow the better the customer is (e.g. -recency_days); it must not be null. -#}
+{% macro quintile_cut_points(value) -%}
+    quantile_disc({{ value }}, cast([0.2, 0.4, 0.6, 0.8] as decimal(2, 1) []))
+{%- endmacro %}
+
+
+{#- The score of `value` against the cut points of quintile_cut_points(value). -#}
+{% macro quintile_score(value, cut_points) -%}
+    1
+    {%- for k in range(1, 5) %} + cast({{ value }} > {{ cut_points }}[{{ k }}] as bigint){% endfor %}
 {%- endmacro %}
 
 

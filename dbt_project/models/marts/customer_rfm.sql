@@ -1,6 +1,6 @@
 -- RFM scores, named segments and value classes for every customer with at least one order on
 -- or before the analysis date. Scores are quintiles 1-5, 5 best, ties kept together (see the
--- quintile_score macro); segments and value classes follow config/tiers.yml.
+-- quintile macros); segments and value classes follow config/tiers.yml.
 
 with
 
@@ -10,19 +10,31 @@ customers as (
 
 ),
 
+cut_points as (
+
+    select
+        {{ quintile_cut_points('-recency_days') }} as r_cut_points,
+        {{ quintile_cut_points('frequency') }} as f_cut_points,
+        {{ quintile_cut_points('monetary') }} as m_cut_points
+
+    from customers
+
+),
+
 scored as (
 
     select
-        customer_id,
-        as_of,
-        recency_days,
-        frequency,
-        monetary,
-        {{ quintile_score('recency_days desc') }} as r_score,
-        {{ quintile_score('frequency asc') }} as f_score,
-        {{ quintile_score('monetary asc') }} as m_score
+        customers.customer_id,
+        customers.as_of,
+        customers.recency_days,
+        customers.frequency,
+        customers.monetary,
+        {{ quintile_score('-customers.recency_days', 'cut_points.r_cut_points') }} as r_score,
+        {{ quintile_score('customers.frequency', 'cut_points.f_cut_points') }} as f_score,
+        {{ quintile_score('customers.monetary', 'cut_points.m_cut_points') }} as m_score
 
     from customers
+    cross join cut_points
 
 ),
 
