@@ -98,11 +98,15 @@ def run_pipeline(
 
     job = defs.resolve_job_def("tiers_pipeline")
     dbt_config = {"config": {"as_of": as_of.isoformat() if as_of else None}}
+    dbt_steps = ("dbt_models", "dbt_models_after_predictions", "dbt_models_after_assignments")
     run_config = {
-        "ops": {"dbt_models": dbt_config, "dbt_models_after_predictions": dbt_config},
+        "ops": dict.fromkeys(dbt_steps, dbt_config),
         "loggers": {"compact": {"config": {"log_level": log_level}}},
     }
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home and not Path(dagster_home).is_dir():
+        raise UsageError(f"DAGSTER_HOME {dagster_home}: not a folder (create it, or unset it)")
+    instance = dg.DagsterInstance.get() if dagster_home else None
     # dbt's own progress lines go to stdout; keep stdout for the summary.
     with _exclusive_build(warehouse), redirect_stdout(sys.stderr):
         result = job.execute_in_process(
