@@ -43,7 +43,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +52,10 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import sqlalchemy as sa
 from duckdb_engine import ConnectionWrapper
-from great_expectations.core import ExpectationValidationResult
+from great_expectations.core import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -129,6 +132,11 @@ class SuiteOutcome:
     success: bool  # no failed expectation with severity "error"
     outcomes: tuple[ExpectationOutcome, ...]
     elapsed_seconds: float
+    # GE's own result, kept so its Data Docs can be rendered later without re-validating
+    # (expectations/data_docs.py); not part of the outcome's value.
+    validation_result: ExpectationSuiteValidationResult | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def failures(self, severity: Severity | None = None) -> list[ExpectationOutcome]:
         return [
@@ -270,13 +278,19 @@ def validate_source(db_path: Path, source: str, *, schema: str = "raw") -> Suite
         asset = datasource.add_table_asset(name=source, table_name=source)
         batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
         result = batch.validate(suite, result_format=_RESULT_FORMAT)
-    outcomes = tuple(_outcome(r) for r in result.results)
+    outcomes = outcomes_of(result)
     return SuiteOutcome(
         source=source,
         success=not any(o.severity == "error" and not o.success for o in outcomes),
         outcomes=outcomes,
         elapsed_seconds=time.perf_counter() - started,
+        validation_result=result,
     )
+
+
+def outcomes_of(result: ExpectationSuiteValidationResult) -> tuple[ExpectationOutcome, ...]:
+    """One outcome per expectation of a GE suite result (also one read back from a store)."""
+    return tuple(_outcome(r) for r in result.results)
 
 
 def _outcome(result: ExpectationValidationResult) -> ExpectationOutcome:

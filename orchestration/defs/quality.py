@@ -2,12 +2,19 @@
 
 Both are blocking asset checks: when one fails, Dagster does not run the dbt models downstream,
 so nothing is published. dbt's own tests appear as asset checks on the models (dagster-dbt).
+
+Each suite's result is stored twice: rows in `quality.validation_results` (in the warehouse,
+so published with it) and GE Data Docs HTML in `<warehouse dir>/reports/data_docs/` (beside
+it, written for a failing run too; `index.html` shows the latest run, `runs/<run id>.html` any
+run). The check's metadata holds the paths of the run's page and of the source's GE page.
 """
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from expectations.data_docs import write_data_docs
 from expectations.runner import SuiteOutcome, results_to_rows, validate_source
 from ingest.sources import SOURCES
 from orchestration.defs.ingest import raw_key
@@ -58,6 +65,27 @@ def store_validation_results(
         )
 
 
+def data_docs_dir(warehouse: WarehouseResource) -> Path:
+    """Beside the published warehouse, like the other reports; one site for every run."""
+    return warehouse.published_path.parent / "reports" / "data_docs"
+
+
+def _data_docs_metadata(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, outcome: SuiteOutcome
+) -> dict[str, Any]:
+    """Write the Data Docs; a report that cannot be written is logged, it does not decide
+    whether the data passes."""
+    try:
+        docs = write_data_docs(data_docs_dir(warehouse), outcome, context.run.run_id)
+    except Exception as err:  # the verdict stands without its report
+        context.log.warning(f"Data Docs for {outcome.source} not written: {err!r}")
+        return {"data_docs_error": str(err)}
+    return {
+        "data_docs": dg.MetadataValue.path(str(docs.run_page)),
+        "data_docs_source_page": dg.MetadataValue.path(str(docs.source_page)),
+    }
+
+
 def _cell(value: object) -> str:
     """A Markdown table cell: sample values may hold a pipe or a line break."""
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
@@ -91,6 +119,7 @@ def _expectations_check(source: str) -> dg.AssetChecksDefinition:
             "failed_errors": len(errors),
             "failed_warnings": len(warnings),
             "seconds": round(outcome.elapsed_seconds, 2),
+            **_data_docs_metadata(context, warehouse, outcome),
         }
         if errors or warnings:
             metadata["failures"] = dg.MetadataValue.md(_failures_markdown(outcome))
