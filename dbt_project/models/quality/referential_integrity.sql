@@ -6,8 +6,28 @@
 --                                                             cost unknown (profit counts 0)
 --   survey responses / feedback of an unknown customer        keep: counted in `overall` only
 --   customers whose account manager is not in the staff file  reassign: manager_inactive
--- A check whose referenced file is absent is not run (checked = false, counts 0): everything
+-- A check whose referenced file is absent is not run (is_checked = false, counts 0): everything
 -- would be unknown.
+
+{#- Each check: the relation and column holding the reference, the file it should resolve in
+    (checked only when that file has rows), the rule, and the test for an unresolved row. -#}
+{%- set checks = [
+    {'source': 'orders', 'relation': 'orders', 'column': 'customer_id',
+        'referenced': 'customers', 'rule': 'derive', 'present': 'has_customers',
+        'unresolved': 'customer_id not in (select customers.customer_id from customers)'},
+    {'source': 'orders', 'relation': 'orders', 'column': 'product_id',
+        'referenced': 'products', 'rule': 'keep', 'present': 'has_products',
+        'unresolved': 'product_id not in (select products.product_id from products)'},
+    {'source': 'surveys', 'relation': 'responses', 'column': 'customer_id',
+        'referenced': 'customers', 'rule': 'keep', 'present': 'has_customers',
+        'unresolved': 'not is_known_customer'},
+    {'source': 'feedback', 'relation': 'feedback', 'column': 'customer_id',
+        'referenced': 'customers', 'rule': 'keep', 'present': 'has_customers',
+        'unresolved': 'not is_known_customer'},
+    {'source': 'customers', 'relation': 'customers', 'column': 'account_manager_id',
+        'referenced': 'staff', 'rule': 'reassign', 'present': 'has_staff',
+        'unresolved': 'account_manager_id not in (select staff.staff_id from staff)'},
+] %}
 
 with
 
@@ -56,111 +76,27 @@ file_presence as (
 
 ),
 
-unknown_customers_of_orders as (
-
-    select
-        'orders' as source_name,
-        'customer_id' as reference_column,
-        'customers' as referenced_source,
-        'derive' as applied_rule,
-        (select file_presence.has_customers from file_presence) as is_checked,
-        count(*) as unresolved_rows,
-        count(distinct orders.customer_id) as unresolved_ids
-
-    from orders
-    where
-        (select file_presence.has_customers from file_presence)
-        and orders.customer_id not in (select customers.customer_id from customers)
-
-),
-
-unknown_products_of_orders as (
-
-    select
-        'orders' as source_name,
-        'product_id' as reference_column,
-        'products' as referenced_source,
-        'keep' as applied_rule,
-        (select file_presence.has_products from file_presence) as is_checked,
-        count(*) as unresolved_rows,
-        count(distinct orders.product_id) as unresolved_ids
-
-    from orders
-    where
-        (select file_presence.has_products from file_presence)
-        and orders.product_id is not null
-        and orders.product_id not in (select products.product_id from products)
-
-),
-
-unknown_customers_of_responses as (
-
-    select
-        'surveys' as source_name,
-        'customer_id' as reference_column,
-        'customers' as referenced_source,
-        'keep' as applied_rule,
-        (select file_presence.has_customers from file_presence) as is_checked,
-        count(*) as unresolved_rows,
-        count(distinct customer_id) as unresolved_ids
-
-    from responses
-    where
-        customer_id is not null
-        and not is_known_customer
-        and (select file_presence.has_customers from file_presence)
-
-),
-
-unknown_customers_of_feedback as (
-
-    select
-        'feedback' as source_name,
-        'customer_id' as reference_column,
-        'customers' as referenced_source,
-        'keep' as applied_rule,
-        (select file_presence.has_customers from file_presence) as is_checked,
-        count(*) as unresolved_rows,
-        count(distinct customer_id) as unresolved_ids
-
-    from feedback
-    where
-        customer_id is not null
-        and not is_known_customer
-        and (select file_presence.has_customers from file_presence)
-
-),
-
-unknown_managers_of_customers as (
-
-    select
-        'customers' as source_name,
-        'account_manager_id' as reference_column,
-        'staff' as referenced_source,
-        'reassign' as applied_rule,
-        (select file_presence.has_staff from file_presence) as is_checked,
-        count(*) as unresolved_rows,
-        count(distinct customers.account_manager_id) as unresolved_ids
-
-    from customers
-    where
-        (select file_presence.has_staff from file_presence)
-        and customers.account_manager_id is not null
-        and customers.account_manager_id not in (select staff.staff_id from staff)
-
-),
-
 checked as (
 
-    select * from unknown_customers_of_orders
-    union all
-    select * from unknown_products_of_orders
-    union all
-    select * from unknown_customers_of_responses
-    union all
-    select * from unknown_customers_of_feedback
-    union all
-    select * from unknown_managers_of_customers
+    {%- for check in checks %}
+        select
+            '{{ check.source }}' as source_name,
+            '{{ check.column }}' as reference_column,
+            '{{ check.referenced }}' as referenced_source,
+            '{{ check.rule }}' as applied_rule,
+            (select file_presence.{{ check.present }} from file_presence) as is_checked,
+            count(*) as unresolved_rows,
+            count(distinct {{ check.column }}) as unresolved_ids
+
+        from {{ check.relation }}
+        where
+            (select file_presence.{{ check.present }} from file_presence)
+            and {{ check.column }} is not null
+            and {{ check.unresolved }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 )
 
