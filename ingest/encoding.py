@@ -33,6 +33,25 @@ def _chunks(f: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
+# GBK text that happens to be valid UTF-8 for a character or so is chance; this many UTF-8
+# characters before the first non-UTF-8 byte are a UTF-8 file with a foreign part.
+_MIXED_AFTER_CHARACTERS = 2
+
+
+def _utf8_characters_before(path: Path, end: int) -> int:
+    """How many non-ASCII UTF-8 characters (lead bytes) the first `end` bytes hold."""
+    count, remaining = 0, end
+    with path.open("rb") as f:
+        while remaining > 0:
+            chunk = f.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            if not chunk.isascii():
+                count += sum(1 for byte in chunk if byte >= 0xC2)
+    return count
+
+
 def _first_invalid_offset(path: Path, encoding: str, start: int = 0) -> int | None:
     """Byte offset of the first byte that does not decode as `encoding`, or None if all do.
 
@@ -97,6 +116,13 @@ def detect_encoding(path: Path) -> Encoding:
     first_bad = _first_invalid_offset(path, "utf-8")
     if first_bad is None:
         return "utf-8"
+    if _utf8_characters_before(path, first_bad) >= _MIXED_AFTER_CHARACTERS:
+        # Decoding the whole file as GB18030 would turn the UTF-8 part into mojibake silently.
+        raise SourceError(
+            f"{path}: mixes encodings: valid UTF-8 text (with non-ASCII characters) up to byte "
+            f"offset {first_bad}, then bytes that are not UTF-8; save the whole file in one "
+            "encoding (UTF-8)"
+        )
     bad = _first_invalid_offset(path, "gb18030")
     if bad is not None:
         raise SourceError(
@@ -106,10 +132,14 @@ def detect_encoding(path: Path) -> Encoding:
     return "gb18030"
 
 
-def transcode_to_utf8(path: Path, encoding: str, dest_dir: Path) -> Path:
+def transcode_to_utf8(
+    path: Path, encoding: str, dest_dir: Path, *, unify_newlines: bool = False
+) -> Path:
     """Stream `path` from `encoding` into a UTF-8 file (no BOM) in dest_dir; return its path.
 
-    Bytes are decoded without newline translation, so line endings and quoted newlines are kept.
+    Bytes are decoded without newline translation, so line endings and quoted newlines are kept,
+    unless unify_newlines: then every CRLF becomes LF (DuckDB's CSV sniffer fails on a file
+    that mixes the two).
     """
     path, dest_dir = Path(path), Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -118,9 +148,14 @@ def transcode_to_utf8(path: Path, encoding: str, dest_dir: Path) -> Path:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
         with path.open("rb") as src, dest.open("wb") as out:
+            held_cr = ""  # a CR at the end of a chunk may start a CRLF split across two
             for chunk in _chunks(src):
-                out.write(decoder.decode(chunk, final=False).encode("utf-8"))
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+                text = held_cr + decoder.decode(chunk, final=False)
+                if unify_newlines:
+                    held_cr = "\r" if text.endswith("\r") else ""
+                    text = text[: len(text) - len(held_cr)].replace("\r\n", "\n")
+                out.write(text.encode("utf-8"))
+            out.write((held_cr + decoder.decode(b"", final=True)).encode("utf-8"))
     except UnicodeDecodeError as err:
         raise SourceError(f"{path}: cannot decode as {encoding}: {err.reason}") from err
     return dest

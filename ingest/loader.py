@@ -59,6 +59,8 @@ CURRENCY_SYMBOLS = "¥￥$€£"
 TRUE_WORDS = ("true", "t", "1", "yes", "y", "是")
 FALSE_WORDS = ("false", "f", "0", "no", "n", "否")
 PREVIEW_CHARS = 60  # longest value quoted in a quarantine reason
+MAX_LINE_BYTES = 2_000_000  # DuckDB read_csv's default max_line_size
+_ORIGINAL_LINE_CHARS = 120  # of DuckDB's "Original Line: ..." in an error
 
 # Accepted date/timestamp shapes: YYYY-MM-DD or YYYY/MM/DD, optionally followed by
 # ` HH:MM[:SS[.fff]]` or `THH:MM[:SS[.fff]]`, and YYYYMMDD. The shape is checked first because
@@ -130,12 +132,41 @@ def _short_error(err: Exception) -> str:
     """DuckDB's message without its 'Possible fixes' advice, on one line."""
     lines: list[str] = []
     for line in str(err).splitlines():
-        if line.startswith(("Possible fixes", "LINE ")):
+        if line.startswith(("Possible fixes", "LINE ", "Possible Solution")):
             break
+        if line.startswith("Original Line:"):
+            line = line[:_ORIGINAL_LINE_CHARS] + ("..." if len(line) > _ORIGINAL_LINE_CHARS else "")
         if line.strip():
             lines.append(line.strip())
     text = " | ".join(lines) or type(err).__name__
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+
+
+def _line_too_long(path: Path) -> str | None:
+    """For DuckDB's 'Maximum line size exceeded' (which names a wrong line): the real one."""
+    line_number, length = 1, 0
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                if length + end - start > MAX_LINE_BYTES:
+                    return _too_long_message(line_number, length + end - start)
+                line_number, length, start = line_number + 1, 0, end + 1
+            length += len(chunk) - start
+    return _too_long_message(line_number, length) if length > MAX_LINE_BYTES else None
+
+
+def _too_long_message(line_number: int, length: int) -> str:
+    return (
+        f"line {line_number} is over {length:,} bytes, more than the maximum line size of "
+        f"{MAX_LINE_BYTES:,} bytes the CSV reader takes; shorten that field"
+    )
+
+
+def _read_error(err: Exception, path: Path) -> str:
+    if "Maximum line size" in str(err) and (where := _line_too_long(path)):
+        return where
+    return _short_error(err)
 
 
 def file_sha256(path: Path) -> str:
@@ -215,7 +246,7 @@ def _describe(con: duckdb.DuckDBPyConnection, reader: str, path: Path) -> list[_
     try:
         rows = _fetchall(con, f"DESCRIBE SELECT * FROM {reader}")
     except duckdb.Error as err:
-        raise SourceError(f"{path}: cannot read the file: {_short_error(err)}") from err
+        raise SourceError(f"{path}: cannot read the file: {_read_error(err, path)}") from err
     return [_FileColumn(name=r[0], type=r[1], snake=snake_case(r[0])) for r in rows]
 
 
@@ -597,17 +628,33 @@ def _write_tables(
             raise
         con.execute("COMMIT")
     except _READ_ERRORS as err:
-        raise SourceError(f"{path}: cannot read the file: {_short_error(err)}") from err
+        raise SourceError(f"{path}: cannot read the file: {_read_error(err, path)}") from err
     return rows_read, loaded, quarantined, reasons
 
 
-def _inspect_file(path: Path, is_csv: bool) -> tuple[int, str, Encoding | None]:
-    """Size, sha256 and (for CSV) encoding of the file, checking it is not empty."""
+def _sha256_and_mixed_newlines(path: Path) -> tuple[str, bool]:
+    """The file's sha256, and whether it has both CRLF and bare LF line ends (one pass)."""
+    digest = hashlib.sha256()
+    crlf = bare_lf = 0
+    after_cr = False
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+            pairs = chunk.count(b"\r\n") + (1 if after_cr and chunk.startswith(b"\n") else 0)
+            crlf += pairs
+            bare_lf += chunk.count(b"\n") - pairs
+            after_cr = chunk.endswith(b"\r")
+    return digest.hexdigest(), crlf > 0 and bare_lf > 0
+
+
+def _inspect_file(path: Path, is_csv: bool) -> tuple[int, str, Encoding | None, bool]:
+    """Size, sha256, (for CSV) encoding, and whether line ends mix CRLF and LF; not empty."""
     try:
         size = path.stat().st_size
         if not _has_content(path):
             raise SourceError(f"{path}: the file is empty (no header row)")
-        return size, file_sha256(path), detect_encoding(path) if is_csv else None
+        sha256, mixed_newlines = _sha256_and_mixed_newlines(path)
+        return size, sha256, detect_encoding(path) if is_csv else None, mixed_newlines and is_csv
     except OSError as err:
         raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
 
@@ -663,14 +710,26 @@ def load_source(
         )  # fmt: skip
 
     is_csv = path.suffix.lower() == ".csv"
-    size, sha256, encoding = _inspect_file(path, is_csv)
+    size, sha256, encoding, mixed_newlines = _inspect_file(path, is_csv)
     with _insertion_order_preserved(con), tempfile.TemporaryDirectory(prefix="ct-load-") as tmp:
         read_path = path
         # DuckDB skips a UTF-8 BOM itself (checked), so only GB18030 needs a UTF-8 copy.
         if encoding == "gb18030":
             read_path = transcode_to_utf8(path, encoding, Path(tmp))
         reader = _csv_reader(read_path) if is_csv else _parquet_reader(read_path)
-        file_columns = _describe(con, reader, path)
+        try:
+            file_columns = _describe(con, reader, path)
+        except SourceError:
+            if not mixed_newlines:
+                raise
+            # DuckDB's sniffer cannot read a file whose lines end in CRLF and LF both: a copy
+            # with LF throughout can (a CRLF inside a quoted field becomes LF too). Only then,
+            # so a file that reads as it is keeps every byte.
+            read_path = transcode_to_utf8(
+                path, encoding or "utf-8", Path(tmp) / "lf", unify_newlines=True
+            )
+            reader = _csv_reader(read_path)
+            file_columns = _describe(con, reader, path)
         try:
             plan = _plan_columns(spec, file_columns, path)
         except SourceError as err:

@@ -552,7 +552,7 @@ CASES = [
         "{path}: not valid UTF-8 (byte offset 0) nor GB18030/GBK (byte offset 0); save it as "
         "UTF-8 CSV",
     ),
-    # --- bugs found by the corpus: the outcome the rules call for, failing today ---
+    # --- found by the corpus and fixed: mixed encodings, mixed line ends, an overlong line ---
     Case(
         "utf8-file-with-one-gbk-line",
         {
@@ -563,15 +563,6 @@ CASES = [
         "orders.csv",
         ("orders\\.csv: error", "  {path}: .*UTF-8.*byte offset 66.*"),
         regex=True,
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="ingest/encoding.py detect_encoding: a UTF-8 file with one GBK line decodes "
-                "as GB18030 as a whole, so every UTF-8 row is silently loaded as mojibake "
-                "('张伟' -> '寮犱紵'), exit 0 with 0 quarantined, instead of naming the byte "
-                "offset where UTF-8 fails",
-            ),
-        ),
     ),
     Case(
         "mixed-lf-and-crlf-line-endings",
@@ -589,14 +580,6 @@ CASES = [
             ORDERS_ABSENT,
             "  expectations: N checked, all passed",
         ),
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="ingest/loader.py _describe: a LF header over CRLF rows (or any mix) makes "
-                "DuckDB's sniffer fail, so a readable file exits 2 with 'It was not possible to "
-                "automatically detect the CSV parsing dialect', naming no line",
-            ),
-        ),
     ),
     Case(
         "3-mb-text-field",
@@ -611,15 +594,6 @@ CASES = [
         "feedback.csv",
         ("feedback\\.csv: error", "  {path}: .*(Line: 3|line 3|data row 2).*maximum line size.*"),
         regex=True,
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="ingest/loader.py _short_error: a field over DuckDB's 2,000,000-byte "
-                "max_line_size exits 2 with 'CSV Error on Line: 1' (the field is on line 3) and "
-                "400 characters of the field itself; the cause ('Maximum line size ... exceeded') "
-                "is cut off",
-            ),
-        ),
     ),
 ]
 

@@ -102,3 +102,23 @@ def test_transcode_gb18030_keeps_crlf_and_has_no_bom(tmp_path: Path) -> None:
 def test_transcode_utf8_sig_drops_the_bom(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.csv", TEXT.encode("utf-8-sig"))
     assert transcode_to_utf8(path, "utf-8-sig", tmp_path / "out").read_bytes() == TEXT.encode()
+
+
+def test_unify_newlines_joins_a_crlf_split_across_chunks(tmp_path: Path) -> None:
+    # the CR is the last byte of the first chunk the transcoder reads, its LF the first of the next
+    first = b"a," + b"x" * (CHUNK_SIZE - 3) + b"\r"
+    path = tmp_path / "orders.csv"
+    path.write_bytes(first + b"\nb,y\nc,z\r\n")
+    out = transcode_to_utf8(path, "utf-8", tmp_path / "out", unify_newlines=True)
+    assert out.read_bytes() == first[:-1] + b"\nb,y\nc,z\n"
+
+
+def test_utf8_file_with_a_gbk_part_is_refused_not_misread(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes("id,name\nc1,张伟\n".encode() + "c2,李娜\n".encode("gbk"))
+    # "id,name\\n" 8 bytes, "c1," 3, 张伟 6, "\\n" 1, "c2," 3: the GBK 李 starts at 21
+    with pytest.raises(SourceError, match=r"mixes encodings: valid UTF-8 .* byte offset 21"):
+        detect_encoding(path)
+    # a GBK file is still GBK
+    path.write_bytes("id,name\nc1,张伟\nc2,李娜\n".encode("gbk"))
+    assert detect_encoding(path) == "gb18030"
