@@ -189,15 +189,40 @@ def _mart_fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+_READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+count = "select count(*), sum(monetary) from marts.customers"
+print(con.execute(count).fetchone(), flush=True)
+sys.stdin.readline()  # hold the file open, read-only, until the test has run the pipeline
+print(con.execute(count).fetchone(), flush=True)
+"""
+
+
 def test_second_run_with_the_same_inputs_gives_identical_marts(demo: tuple[Path, Path]) -> None:
     sources, warehouse = demo
     [(as_of,)] = query(warehouse, "select max(as_of) from marts.customer_rfm")
     before = _mart_fingerprints(warehouse)
     assert len(before) >= 20 and before["marts.tier_history"][0] > 0
-    code = main(
-        ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", str(as_of)]
+    # a BI tool holds the published file open read-only all through the run
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READER, str(warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    try:
+        seen_before = reader.stdout.readline()
+        code = main(
+            ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", str(as_of)]
+        )
+        seen_during = reader.communicate("go\n", timeout=60)[0]
+    finally:
+        reader.kill()
+    # the reader never blocked the run, and read the whole old version (the run replaced the
+    # file by a rename, so the open file is still the complete earlier one)
     assert code == EXIT_OK
+    assert seen_during.strip() == seen_before.strip() != ""
     # the same date again replaces its history and assignment instead of adding to them
     assert _mart_fingerprints(warehouse) == before
 
