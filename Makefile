@@ -10,7 +10,7 @@ WAREHOUSE := var/warehouse.duckdb
 CUSTOMERS ?= 2000
 DAGSTER_HOME_DIR := $(CURDIR)/var/dagster_home
 
-.PHONY: install run test dev lint demo-data clean
+.PHONY: docs install run test dev lint demo-data clean
 
 install: $(STAMP)
 
@@ -36,6 +36,15 @@ dev: install
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) TIERS_SOURCES=$(CURDIR)/$(DEMO_SOURCES) \
 	TIERS_WAREHOUSE=$(CURDIR)/$(WAREHOUSE) \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+
+# The dbt documentation site (every model and column described), with the column types of the
+# demo warehouse (built first when missing); open var/dbt_docs/static_index.html.
+docs: install
+	@test -f $(WAREHOUSE) || $(MAKE) run
+	cp $(WAREHOUSE) $(WAREHOUSE).building
+	$(BIN)/tiers dbt --warehouse $(WAREHOUSE) -- docs generate --static \
+		--target-path $(CURDIR)/var/dbt_docs; status=$$?; rm -f $(WAREHOUSE).building; exit $$status
+	@echo "dbt docs: open var/dbt_docs/static_index.html"
 
 lint: install
 	$(BIN)/ruff check .
