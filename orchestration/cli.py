@@ -168,6 +168,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from orchestration.export import ExportError, export_marts, format_summary
+
+    try:
+        summary = export_marts(
+            args.warehouse, args.out, args.format, lambda line: print(line, file=sys.stderr)
+        )
+    except ExportError as err:
+        raise UsageError(str(err)) from err
+    print(format_summary(summary))
+    return EXIT_OK
+
+
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from ingest.demo_data import write_demo_data
 
@@ -228,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--sources", type=Path, required=True, help="folder with the source files")
     check.set_defaults(handler=_cmd_check)
+
+    export = commands.add_parser(
+        "export", help="write every mart to Parquet or CSV (UTF-8 with BOM, formulas neutralised)"
+    )
+    export.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    export.add_argument("--out", type=Path, required=True, help="folder for one file per mart")
+    export.add_argument("--format", choices=["parquet", "csv"], required=True, help="file format")
+    export.set_defaults(handler=_cmd_export)
 
     dbt = commands.add_parser(
         "dbt", help="run dbt on the work copy of a warehouse with the project's vars"

@@ -1014,3 +1014,27 @@ def test_the_run_loses_no_row_and_keeps_formula_strings_unchanged(
         (FORMULAS[1], FORMULAS[2]),
         (FORMULAS[0], FORMULAS[3]),
     ]
+
+
+def test_csv_export_neutralises_the_formula_strings(
+    run: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """The formula strings reach marts.customers (city, interests) as they were; the CSV export
+    prefixes each with ' so a spreadsheet shows it as text, and the Parquet export keeps it."""
+    warehouse, _ = run
+    out = tmp_path / "export"
+    assert (
+        main(["export", "--warehouse", str(warehouse), "--out", str(out), "--format", "csv"]) == 0
+    )
+    assert (out / "customers.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    with (out / "customers.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = {row["customer_id"]: row for row in csv.DictReader(fh)}
+    cells = sorted((row["city"], row["interests"]) for row in rows.values() if row["city"])
+    assert cells == sorted(("'" + a, "'" + b) for a, b in [FORMULAS[1:3], FORMULAS[0:4:3]])
+    assert (
+        main(["export", "--warehouse", str(warehouse), "--out", str(out), "--format", "parquet"])
+        == 0
+    )
+    parquet = str(out / "customers.parquet")
+    got = duckdb.sql(f"select city, interests from '{parquet}' where city is not null").fetchall()
+    assert sorted(got) == sorted([(FORMULAS[1], FORMULAS[2]), (FORMULAS[0], FORMULAS[3])])
