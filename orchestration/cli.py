@@ -168,6 +168,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from orchestration.backfill import format_backfill, run_backfill
+
+    outcome = run_backfill(
+        args.sources,
+        args.warehouse,
+        args.start,
+        args.end,
+        args.every,
+        args.config,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(format_backfill(outcome))
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from orchestration.export import ExportError, export_marts, format_summary
 
@@ -241,6 +259,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--sources", type=Path, required=True, help="folder with the source files")
     check.set_defaults(handler=_cmd_check)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="run the analysis as of each date of a range, oldest first, to fill tier_history",
+    )
+    backfill.add_argument(
+        "--sources", type=Path, required=True, help="folder with the source files"
+    )
+    backfill.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to publish")
+    backfill.add_argument(
+        "--from", dest="start", metavar="DATE", type=_parse_date, required=True,
+        help="start of the range (YYYY-MM-DD)",
+    )  # fmt: skip
+    backfill.add_argument(
+        "--to", dest="end", metavar="DATE", type=_parse_date, required=True,
+        help="end of the range, always the last date (YYYY-MM-DD)",
+    )  # fmt: skip
+    backfill.add_argument(
+        "--every", choices=["month", "week"], required=True,
+        help="month: each month end, week: every 7 days from --from; then --to",
+    )  # fmt: skip
+    backfill.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
+    backfill.set_defaults(handler=_cmd_backfill)
 
     export = commands.add_parser(
         "export", help="write every mart to Parquet or CSV (UTF-8 with BOM, formulas neutralised)"
