@@ -174,6 +174,17 @@ def test_summary_reports_every_stage(demo: tuple[Path, Path]) -> None:
     assert summary.nps is not None and "NPS " in text
     assert "Pareto: the top" in text
     assert "Tiers" in text and "Diamond" in text
+    # the same figures as readable metadata of the published warehouse in the Dagster UI
+    from orchestration.defs.publish import summary_metadata
+
+    metadata = summary_metadata(summary)
+    tiers = metadata["tiers"].value.splitlines()
+    assert tiers[:2] == ["| tier | 中文 | customers |", "|---|---|---|"]
+    assert [line.split(" | ")[0] for line in tiers[2:]] == [
+        f"| {tier}" for tier, _, _ in summary.tiers
+    ]
+    assert sum(int(line.split(" | ")[2].rstrip(" |")) for line in tiers[2:]) == summary.customers
+    assert metadata["pareto"].startswith("the top 20% of customers")
 
 
 def _mart_fingerprints(warehouse: Path) -> dict[str, tuple[int, int]]:
