@@ -39,7 +39,6 @@ from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, Column, SourceSpec
 __all__ = [
     "LoadResult",
     "SourceError",
-    "file_sha256",
     "find_source_file",
     "load_source",
     "snake_case",
@@ -167,14 +166,6 @@ def _read_error(err: Exception, path: Path) -> str:
     if "Maximum line size" in str(err) and (where := _line_too_long(path)):
         return where
     return _short_error(err)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _has_content(path: Path) -> bool:

@@ -33,6 +33,11 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.path).expanduser().resolve()
 
     @property
+    def reports_dir(self) -> Path:
+        """Reports of the runs (plots, Data Docs) live beside the published warehouse."""
+        return self.published_path.parent / "reports"
+
+    @property
     def work_path(self) -> Path:
         published = self.published_path
         return published.with_name(published.name + WORK_SUFFIX)

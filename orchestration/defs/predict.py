@@ -162,7 +162,7 @@ def _holdout(data: dict[str, np.ndarray], bg: btyd.FitResult) -> pa.Table:
 
 def holdout_plot_path(warehouse: WarehouseResource, as_of: Any) -> Path:
     """Beside the published warehouse, one per analysis date, so a rerun replaces its own."""
-    return warehouse.published_path.parent / "reports" / f"clv_holdout_{as_of}.svg"
+    return warehouse.reports_dir / f"clv_holdout_{as_of}.svg"
 
 
 def _write_holdout_plot(path: Path, holdout: pa.Table) -> None:

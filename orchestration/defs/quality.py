@@ -66,8 +66,8 @@ def store_validation_results(
 
 
 def data_docs_dir(warehouse: WarehouseResource) -> Path:
-    """Beside the published warehouse, like the other reports; one site for every run."""
-    return warehouse.published_path.parent / "reports" / "data_docs"
+    """One site for every run, with the other reports."""
+    return warehouse.reports_dir / "data_docs"
 
 
 def _data_docs_metadata(
