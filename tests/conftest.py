@@ -38,3 +38,20 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for name in ("TIERS_SOURCES", "TIERS_WAREHOUSE", "TIERS_CONFIG"):
         os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One `tiers run` on 300 demo customers, shared by every test that only reads its marts.
+
+    Returns (sources folder, published warehouse). Tests that change either work on a copy.
+    """
+    from ingest.demo_data import write_demo_data
+    from orchestration.cli import EXIT_OK, main
+
+    root = tmp_path_factory.mktemp("demo")
+    sources = root / "sources"
+    write_demo_data(sources, customers=300, seed=7)
+    warehouse = root / "warehouse.duckdb"
+    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
+    return sources, warehouse

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.demo_data import write_demo_data
 from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, main
 from tests.conftest import query, write_csv
 
@@ -26,13 +25,8 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("demo")
-    sources = root / "sources"
-    write_demo_data(sources, customers=300, seed=7)
-    warehouse = root / "warehouse.duckdb"
-    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
-    return sources, warehouse
+def demo(demo_run: tuple[Path, Path]) -> tuple[Path, Path]:
+    return demo_run
 
 
 def test_run_publishes_every_mart_and_nothing_else_is_left(demo: tuple[Path, Path]) -> None:
