@@ -37,9 +37,13 @@ from ingest.privacy import Privacy
 from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, Column, SourceSpec
 
 __all__ = [
+    "FileFacts",
     "LoadResult",
     "SourceError",
+    "create_empty_tables",
     "find_source_file",
+    "inspect_file",
+    "load_file",
     "load_source",
     "snake_case",
     "write_load_audit",
@@ -96,7 +100,9 @@ class LoadResult:
     # Reason category -> rows. A row counts under its first reason's category (the full list is
     # in quarantine.<name>._reason), so the counts add up to rows_quarantined.
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    status: Literal["loaded", "absent"] = "loaded"
+    # loaded: read this run; unchanged: the same file (name, size, sha256) was loaded before and
+    # its rows are kept; absent: no file.
+    status: Literal["loaded", "unchanged", "absent"] = "loaded"
 
 
 @dataclass(frozen=True)
@@ -422,7 +428,8 @@ class _Check:
     category: str  # reason category, a constant
 
 
-def _checks(spec: SourceSpec, plan: _Plan) -> list[_Check]:
+def _checks(spec: SourceSpec, plan: _Plan, appending: bool = False) -> list[_Check]:
+    """The row checks; `appending` adds "key already loaded from another file" (__elsewhere)."""
     checks: list[_Check] = []
     for col in spec.columns:
         if col.name not in plan.matched:
@@ -452,14 +459,27 @@ def _checks(spec: SourceSpec, plan: _Plan) -> list[_Check]:
                 f"duplicate {spec.key}",
             )
         )
+        if appending:
+            checks.append(
+                _Check(
+                    "(__elsewhere IS NOT NULL)",
+                    f"{_lit(f'duplicate {spec.key} (already loaded from ')} || __elsewhere || ')'",
+                    f"duplicate {spec.key}",
+                )
+            )
     return checks
 
 
 def _checked_sql(
-    spec: SourceSpec, reader: str, file_columns: list[_FileColumn], plan: _Plan
+    spec: SourceSpec,
+    reader: str,
+    file_columns: list[_FileColumn],
+    plan: _Plan,
+    appending_file: str | None = None,
 ) -> str:
     """A query yielding, per file row: __row, __o<i> (original text), __p_<col> (parsed value),
-    __first (first row with the same key, keyed sources only) and __bad.
+    __first (first row with the same key, keyed sources only), __elsewhere (another file that
+    already loaded the key, when appending file `appending_file` to raw.<name>) and __bad.
 
     Each step is its own CTE so every per-value expression is computed once.
     """
@@ -488,8 +508,22 @@ def _checked_sql(
     if spec.key and spec.key in plan.matched:
         kv = f"__v{plan.matched[spec.key]}"
         numbered = f"SELECT *, min(__row) OVER (PARTITION BY {kv}) AS __first FROM ({numbered})"
+        if appending_file is not None:
+            # Not this file's own rows: the raw insert runs before the quarantine one, and a
+            # changed file's earlier rows were deleted before it was loaded again.
+            key = _ident(spec.key)
+            loaded = (
+                f"SELECT {key} AS __loaded_key, min(_source_file) AS __elsewhere "
+                f"FROM {RAW_SCHEMA}.{spec.name} WHERE _source_file <> {_lit(appending_file)} "
+                "GROUP BY 1"
+            )
+            numbered = (
+                f"SELECT n.*, l.__elsewhere FROM ({numbered}) n "
+                f"LEFT JOIN ({loaded}) l ON l.__loaded_key = n.{kv}"
+            )
 
-    conditions = [c.condition for c in _checks(spec, plan)] or ["false"]
+    checks = _checks(spec, plan, appending=appending_file is not None)
+    conditions = [c.condition for c in checks] or ["false"]
     return (
         f"WITH src AS (SELECT {', '.join(src)} FROM {reader}),\n"
         f"ends AS (SELECT {', '.join(ends)} FROM src),\n"
@@ -526,10 +560,16 @@ def _raw_select(
 
 
 def _quarantine_select(
-    spec: SourceSpec, plan: _Plan, checked: str, source_file: str, run_id: str, privacy: Privacy
+    spec: SourceSpec,
+    plan: _Plan,
+    checked: str,
+    source_file: str,
+    run_id: str,
+    privacy: Privacy,
+    appending: bool = False,
 ) -> str:
     """Bad rows only; reason strings are built after the filter, for those rows alone."""
-    checks = _checks(spec, plan)
+    checks = _checks(spec, plan, appending)
 
     def joined(parts: list[str]) -> str:
         return f"concat_ws('; ', {', '.join(parts)})" if parts else "NULL::VARCHAR"
@@ -560,28 +600,48 @@ def _lineage_ddl() -> list[str]:
     return [f"{_ident(c.name)} {DUCKDB_TYPES[c.type]}" for c in LINEAGE_COLUMNS]
 
 
-def _create_empty_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Typed, empty raw and quarantine tables, so downstream models always find them."""
+def create_empty_tables(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, *, replace: bool = True
+) -> None:
+    """Typed, empty raw and quarantine tables, so downstream models always find them; with
+    replace=False, tables that exist are kept as they are."""
     raw_cols = [f"{_ident(c.name)} {DUCKDB_TYPES[c.type]}" for c in spec.columns] + _lineage_ddl()
     src_file, row_number, run_id = _lineage_ddl()
     q_cols = [f"{_ident(c.name)} VARCHAR" for c in spec.columns]
     q_cols += [src_file, row_number, "_reason VARCHAR", "_reason_category VARCHAR", run_id]
     _ensure_schemas(con)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW_SCHEMA}.{spec.name} ({', '.join(raw_cols)})")
-    con.execute(f"CREATE OR REPLACE TABLE {QUARANTINE_SCHEMA}.{spec.name} ({', '.join(q_cols)})")
+    create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
+    con.execute(f"{create} {RAW_SCHEMA}.{spec.name} ({', '.join(raw_cols)})")
+    con.execute(f"{create} {QUARANTINE_SCHEMA}.{spec.name} ({', '.join(q_cols)})")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table_or_reader: str) -> int:
     return int(_fetchall(con, f"SELECT count(*) FROM {table_or_reader}")[0][0])
 
 
-def _reason_counts(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, int]:
-    rows = _fetchall(
-        con,
+def _reason_counts(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, source_file: str, run_id: str
+) -> dict[str, int]:
+    rows = con.execute(
         f"SELECT _reason_category, count(*) FROM {QUARANTINE_SCHEMA}.{spec.name} "
-        "GROUP BY ALL ORDER BY 2 DESC, 1",
-    )
+        "WHERE _source_file = ? AND _run_id = ? GROUP BY ALL ORDER BY 2 DESC, 1",
+        [source_file, run_id],
+    ).fetchall()
     return {str(cat): int(n) for cat, n in rows}
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> None:
+    """Quarantine rows keep every column of their file as text; a file with a column the table
+    has not seen yet widens the table (earlier rows read NULL there)."""
+    have = {r[0] for r in _fetchall(con, f"DESCRIBE {table}")}
+    for name, *_ in _fetchall(con, f"DESCRIBE {select_sql}"):
+        if name not in have:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {_ident(name)} VARCHAR")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> int:
+    row = con.execute(f"INSERT INTO {table} BY NAME {select_sql}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _write_tables(
@@ -593,27 +653,36 @@ def _write_tables(
     path: Path,
     run_id: str,
     privacy: Privacy,
+    append: bool,
 ) -> tuple[int, int, int, dict[str, int]]:
-    """Create raw.<name> and quarantine.<name> in one transaction; return the counts."""
-    checked = _checked_sql(spec, reader, file_columns, plan)
+    """Create raw.<name> and quarantine.<name> (or, with append, add the file's rows to them)
+    in one transaction; return the counts."""
+    checked = _checked_sql(spec, reader, file_columns, plan, str(path) if append else None)
     raw_sql = _raw_select(spec, plan, checked, str(path), run_id, privacy)
-    q_sql = _quarantine_select(spec, plan, checked, str(path), run_id, privacy)
+    q_sql = _quarantine_select(spec, plan, checked, str(path), run_id, privacy, append)
+    raw_table, q_table = f"{RAW_SCHEMA}.{spec.name}", f"{QUARANTINE_SCHEMA}.{spec.name}"
     _ensure_schemas(con)
+    if append:
+        create_empty_tables(con, spec, replace=False)
     try:
         # Counted on its own, so a row lost or doubled by the split below cannot go unnoticed.
         rows_read = _count(con, reader)
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {RAW_SCHEMA}.{spec.name} AS {raw_sql}")
-            con.execute(f"CREATE OR REPLACE TABLE {QUARANTINE_SCHEMA}.{spec.name} AS {q_sql}")
-            loaded = _count(con, f"{RAW_SCHEMA}.{spec.name}")
-            quarantined = _count(con, f"{QUARANTINE_SCHEMA}.{spec.name}")
+            if append:
+                _add_missing_columns(con, q_table, q_sql)
+                loaded = _insert(con, raw_table, raw_sql)
+                quarantined = _insert(con, q_table, q_sql)
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {raw_table} AS {raw_sql}")
+                con.execute(f"CREATE OR REPLACE TABLE {q_table} AS {q_sql}")
+                loaded, quarantined = _count(con, raw_table), _count(con, q_table)
             if loaded + quarantined != rows_read:
                 raise AssertionError(
                     f"{path}: rows read ({rows_read}) != loaded ({loaded}) + quarantined "
                     f"({quarantined})"
                 )
-            reasons = _reason_counts(con, spec)
+            reasons = _reason_counts(con, spec, str(path), run_id)
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -638,14 +707,26 @@ def _sha256_and_mixed_newlines(path: Path) -> tuple[str, bool]:
     return digest.hexdigest(), crlf > 0 and bare_lf > 0
 
 
-def _inspect_file(path: Path, is_csv: bool) -> tuple[int, str, Encoding | None, bool]:
-    """Size, sha256, (for CSV) encoding, and whether line ends mix CRLF and LF; not empty."""
+@dataclass(frozen=True)
+class FileFacts:
+    """What one pass over a source file tells before it is read as a table."""
+
+    bytes: int
+    sha256: str
+    encoding: Encoding | None  # CSV only
+    mixed_newlines: bool  # CSV whose lines end in CRLF and LF both
+
+
+def inspect_file(path: Path) -> FileFacts:
+    """Size, sha256, (for CSV) encoding and mixed line ends; SourceError when empty."""
+    is_csv = path.suffix.lower() == ".csv"
     try:
         size = path.stat().st_size
         if not _has_content(path):
             raise SourceError(f"{path}: the file is empty (no header row)")
         sha256, mixed_newlines = _sha256_and_mixed_newlines(path)
-        return size, sha256, detect_encoding(path) if is_csv else None, mixed_newlines and is_csv
+        encoding = detect_encoding(path) if is_csv else None
+        return FileFacts(size, sha256, encoding, mixed_newlines and is_csv)
     except OSError as err:
         raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
 
@@ -692,7 +773,7 @@ def load_source(
             raise SourceError(
                 f"{spec.name}.csv or {spec.name}.parquet is required in {sources_dir}"
             )
-        _create_empty_tables(con, spec)
+        create_empty_tables(con, spec)
         return LoadResult(
             source=spec.name, file=None, sha256=None, bytes=None, encoding=None,
             rows_read=0, rows_loaded=0, rows_quarantined=0,
@@ -700,8 +781,26 @@ def load_source(
             quarantine_reasons={}, status="absent",
         )  # fmt: skip
 
+    return load_file(con, spec, path, run_id, privacy)
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path,
+    run_id: str,
+    privacy: Privacy = DEFAULT_PRIVACY,
+    *,
+    append: bool = False,
+    facts: FileFacts | None = None,
+) -> LoadResult:
+    """Load one file of spec into raw.<name> and quarantine.<name>: replacing their contents,
+    or with append=True adding to them (a key loaded from another file is then a duplicate).
+
+    `facts` is the file's inspect_file() when the caller has it already."""
+    facts = facts or inspect_file(path)
     is_csv = path.suffix.lower() == ".csv"
-    size, sha256, encoding, mixed_newlines = _inspect_file(path, is_csv)
+    encoding = facts.encoding
     with _insertion_order_preserved(con), tempfile.TemporaryDirectory(prefix="ct-load-") as tmp:
         read_path = path
         # DuckDB skips a UTF-8 BOM itself (checked), so only GB18030 needs a UTF-8 copy.
@@ -711,7 +810,7 @@ def load_source(
         try:
             file_columns = _describe(con, reader, path)
         except SourceError:
-            if not mixed_newlines:
+            if not facts.mixed_newlines:
                 raise
             # DuckDB's sniffer cannot read a file whose lines end in CRLF and LF both: a copy
             # with LF throughout can (a CRLF inside a quoted field becomes LF too). Only then,
@@ -731,14 +830,14 @@ def load_source(
                     raise SourceError(f"{err}; {why}") from err
             raise
         rows_read, loaded, quarantined, reasons = _write_tables(
-            con, spec, reader, file_columns, plan, path, run_id, privacy
+            con, spec, reader, file_columns, plan, path, run_id, privacy, append
         )
 
     return LoadResult(
         source=spec.name,
         file=str(path),
-        sha256=sha256,
-        bytes=size,
+        sha256=facts.sha256,
+        bytes=facts.bytes,
         encoding=encoding,
         rows_read=rows_read,
         rows_loaded=loaded,

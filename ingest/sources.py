@@ -45,6 +45,9 @@ class SourceSpec:
     columns: tuple[Column, ...]
     key: str | None = None  # unique per row when set
     required_file: bool = False
+    # A fact source: besides `<stem>.csv`, any number of files dropped into the folder `<stem>/`
+    # are loaded once each and appended (ingest/landing.py).
+    landing: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -92,6 +95,7 @@ CUSTOMERS = SourceSpec(
 
 ORDERS = SourceSpec(
     name="orders",
+    landing=True,
     grain="one row per order line",
     required_file=True,
     columns=(
@@ -134,6 +138,7 @@ STAFF = SourceSpec(
 
 FEEDBACK = SourceSpec(
     name="feedback",
+    landing=True,
     grain="one row per feedback item",
     key="feedback_id",
     columns=(
@@ -149,6 +154,7 @@ FEEDBACK = SourceSpec(
 
 SURVEYS = SourceSpec(
     name="surveys",
+    landing=True,
     grain="one row per survey response",
     key="response_id",
     columns=(

@@ -76,6 +76,7 @@ def run_pipeline(
     config: Path | None = None,
     *,
     log_level: str = "INFO",
+    full_reload: bool = False,
 ) -> RunOutcome:
     """Materialize every asset in process and publish the warehouse when every check passed."""
     import dagster as dg
@@ -100,7 +101,11 @@ def run_pipeline(
     dbt_config = {"config": {"as_of": as_of.isoformat() if as_of else None}}
     dbt_steps = ("dbt_models", "dbt_models_after_predictions", "dbt_models_after_assignments")
     run_config = {
-        "ops": dict.fromkeys(dbt_steps, dbt_config),
+        "ops": {
+            **dict.fromkeys(dbt_steps, dbt_config),
+            "dbt_models": {"config": {**dbt_config["config"], "full_refresh": full_reload}},
+            "raw_sources": {"config": {"full_reload": full_reload}},
+        },
         "loggers": {"compact": {"config": {"log_level": log_level}}},
     }
     dagster_home = os.environ.get("DAGSTER_HOME")
@@ -142,7 +147,9 @@ def run_pipeline(
 def _cmd_run(args: argparse.Namespace) -> int:
     from orchestration.summary import format_summary, read_summary
 
-    outcome = run_pipeline(args.sources, args.warehouse, args.as_of, args.config)
+    outcome = run_pipeline(
+        args.sources, args.warehouse, args.as_of, args.config, full_reload=args.full_reload
+    )
     if outcome.exit_code == EXIT_OK and outcome.run_id:
         print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
         for warning in outcome.warnings:
@@ -252,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to publish")
     run.add_argument("--as-of", type=_parse_date, help="last day of the analysis (YYYY-MM-DD)")
     run.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
+    run.add_argument(
+        "--full-reload",
+        action="store_true",
+        help="load every source file again (by default a file loaded before unchanged is "
+        "skipped and its rows kept)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     check = commands.add_parser(

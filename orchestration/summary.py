@@ -55,8 +55,10 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         sources = con.execute(
-            "select source, status, rows_read, rows_loaded, rows_quarantined "
-            "from raw.load_audit where run_id = ? order by source",
+            # a source is 'absent', or 'loaded' when any of its files was read this run
+            "select source, min(status), sum(rows_read), sum(rows_loaded), "
+            "sum(rows_quarantined) from raw.load_audit where run_id = ? group by source "
+            "order by source",
             [run_id],
         ).fetchall()
         reasons: list[tuple[str, str, int]] = []
@@ -168,6 +170,8 @@ def format_summary(summary: RunSummary) -> str:
     for source, status, read, loaded, quarantined in summary.sources:
         if status == "absent":
             lines.append(f"  {source:<10} absent: the marts that need it are empty")
+        elif status == "unchanged":
+            lines.append(f"  {source:<10} no new or changed file; the rows loaded before stay")
         else:
             counts = f"{read:>12,} read {loaded:>12,} loaded {quarantined:>9,} quarantined"
             lines.append(f"  {source:<10} {counts}")

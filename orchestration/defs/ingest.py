@@ -2,12 +2,14 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from ingest.loader import LoadResult, load_source, write_load_audit
-from ingest.sources import SOURCES
+from ingest.landing import SourceSync, sync_source
+from ingest.loader import write_load_audit
+from ingest.sources import SOURCES, SourceSpec
 from orchestration.config import load_config
 from orchestration.resources import SourcesResource, WarehouseResource
 
@@ -16,24 +18,60 @@ def raw_key(source: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", source])
 
 
-def _metadata(result: LoadResult) -> dict[str, Any]:
+class IngestConfig(dg.Config):
+    """`full_reload`: load every file again, even those loaded before unchanged."""
+
+    full_reload: bool = False
+
+
+def _description(spec: SourceSpec) -> str:
+    files = f"{spec.name}.csv or {spec.name}.parquet"
+    if spec.landing:
+        files += f" and the files dropped into {spec.name}/ (each loaded once)"
+    return f"{spec.name}: {spec.grain}, loaded from {files}; rejected rows go to quarantine."
+
+
+def _metadata(sync: SourceSync) -> dict[str, Any]:
+    loaded = sync.loaded
+    read = sum(r.rows_read for r in loaded)
+    quarantined = sum(r.rows_quarantined for r in loaded)
     metadata: dict[str, Any] = {
-        "status": result.status,
-        "file": result.file or "(absent)",
-        "encoding": result.encoding or "",
-        "rows_read": result.rows_read,
-        "rows_loaded": result.rows_loaded,
-        "rows_quarantined": result.rows_quarantined,
-        "dagster/row_count": result.rows_loaded,
+        "status": sync.status,
+        "files_loaded": len(loaded),
+        "files_unchanged": len(sync.unchanged),
+        "rows_read": read,
+        "rows_loaded": sum(r.rows_loaded for r in loaded),
+        "rows_quarantined": quarantined,
+        "dagster/row_count": sync.rows_in_table,
     }
-    if result.sha256:
-        metadata["sha256"] = result.sha256
-    if result.missing_columns:
-        metadata["missing_columns"] = ", ".join(result.missing_columns)
-    if result.extra_columns:
-        metadata["extra_columns (ignored)"] = ", ".join(result.extra_columns)
-    if result.quarantine_reasons:
-        rows = "\n".join(f"| {reason} | {n:,} |" for reason, n in result.quarantine_reasons.items())
+    if sync.removed:
+        metadata["files_removed (rows deleted)"] = ", ".join(sync.removed)
+    if sync.kept:
+        metadata["files_no_longer_in_folder (rows kept)"] = len(sync.kept)
+    files = [r for r in sync.results if r.file]
+    if files:
+        rows = "\n".join(
+            f"| {Path(r.file).name} | {r.status} | {r.encoding or ''} | {r.rows_read:,} | "
+            f"{r.rows_loaded:,} | {r.rows_quarantined:,} | {r.sha256[:12] if r.sha256 else ''} |"
+            for r in files[:50]
+        )
+        more = f"\n\n{len(files) - 50:,} more files" if len(files) > 50 else ""
+        metadata["files"] = dg.MetadataValue.md(
+            "| file | status | encoding | read | loaded | quarantined | sha256 |\n"
+            f"|---|---|---|---|---|---|---|\n{rows}{more}"
+        )
+    missing = sorted({c for r in loaded for c in r.missing_columns})
+    if missing:
+        metadata["missing_columns"] = ", ".join(missing)
+    extra = sorted({c for r in loaded for c in r.extra_columns})
+    if extra:
+        metadata["extra_columns (ignored)"] = ", ".join(extra)
+    reasons: dict[str, int] = {}
+    for r in loaded:
+        for reason, n in r.quarantine_reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    if reasons:
+        rows = "\n".join(f"| {reason} | {n:,} |" for reason, n in reasons.items())
         metadata["quarantine"] = dg.MetadataValue.md(f"| reason | rows |\n|---|---|\n{rows}")
     return metadata
 
@@ -44,8 +82,7 @@ def _metadata(result: LoadResult) -> dict[str, Any]:
         dg.AssetSpec(
             raw_key(spec.name),
             group_name="ingest",
-            description=f"{spec.name}: {spec.grain}, loaded from {spec.name}.csv or "
-            f"{spec.name}.parquet; rejected rows go to quarantine.{spec.name}.",
+            description=_description(spec),
             kinds={"duckdb"},
             skippable=True,
         )
@@ -55,28 +92,35 @@ def _metadata(result: LoadResult) -> dict[str, Any]:
 )
 def raw_sources(
     context: dg.AssetExecutionContext,
+    config: IngestConfig,
     warehouse: WarehouseResource,
     sources: SourcesResource,
 ) -> Iterator[dg.MaterializeResult]:
-    """Start a fresh work copy of the warehouse and load every selected source into it."""
+    """Start a fresh work copy of the warehouse and bring every selected source up to date:
+    new and changed files are loaded, files loaded before unchanged are skipped."""
     run_id = context.run.run_id
     loaded_at = datetime.now(UTC)
     warehouse.start_build()
     selected = [s for s in SOURCES.values() if raw_key(s.name) in context.selected_asset_keys]
-    results: list[LoadResult] = []
+    syncs: list[SourceSync] = []
     privacy = load_config().privacy.settings()
     with warehouse.connect() as con:
         for spec in selected:
-            context.log.info(f"loading {spec.name} from {sources.directory}")
-            result = load_source(con, spec, sources.directory, run_id, loaded_at, privacy)
+            sync = sync_source(
+                con, spec, sources.directory, run_id, loaded_at, privacy,
+                full_reload=config.full_reload, progress=context.log.info,
+            )  # fmt: skip
+            loaded = sync.loaded
             context.log.info(
-                f"{spec.name}: {result.rows_loaded:,} rows loaded, "
-                f"{result.rows_quarantined:,} quarantined ({result.status})"
+                f"{spec.name}: {len(loaded)} file(s) loaded "
+                f"({sum(r.rows_loaded for r in loaded):,} rows, "
+                f"{sum(r.rows_quarantined for r in loaded):,} quarantined), "
+                f"{len(sync.unchanged)} unchanged; {sync.rows_in_table:,} rows in raw.{spec.name}"
             )
-            results.append(result)
-        write_load_audit(con, results, run_id, loaded_at)
-    for result in results:
-        yield dg.MaterializeResult(asset_key=raw_key(result.source), metadata=_metadata(result))
+            syncs.append(sync)
+        write_load_audit(con, [r for sync in syncs for r in sync.results], run_id, loaded_at)
+    for sync in syncs:
+        yield dg.MaterializeResult(asset_key=raw_key(sync.source), metadata=_metadata(sync))
 
 
 defs = dg.Definitions(assets=[raw_sources])

@@ -139,26 +139,47 @@ def _reconciliation_check(source: str) -> dg.AssetChecksDefinition:
         asset=raw_key(source),
         name="reconciliation",
         blocking=True,
-        description="Every row read is either loaded or quarantined: rows_read = rows_loaded + "
-        "rows_quarantined in raw.load_audit for this run.",
+        description="Every row read this run is either loaded or quarantined (rows_read = "
+        "rows_loaded + rows_quarantined over this run's raw.load_audit rows), and raw holds "
+        "exactly the rows of the files it lists in raw.loaded_files.",
     )
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            row = con.execute(
-                "select rows_read, rows_loaded, rows_quarantined from raw.load_audit "
-                "where run_id = ? and source = ?",
+            audit = con.execute(
+                "select count(*), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
+                "from raw.load_audit where run_id = ? and source = ?",
                 [context.run.run_id, source],
             ).fetchone()
-        if row is None:
+            in_table, listed = con.execute(
+                f"select (select count(*) from raw.{source}), "
+                "(select coalesce(sum(rows_loaded), 0) from raw.loaded_files where source = ?)",
+                [source],
+            ).fetchone()
+        if not audit or not audit[0]:
             return dg.AssetCheckResult(
                 passed=False, description=f"{source} has no load audit row for this run"
             )
-        read, loaded, quarantined = row
+        _, read, loaded, quarantined = audit
+        balanced = read == loaded + quarantined
+        description = None
+        if not balanced:
+            description = f"rows read {read:,} != loaded {loaded:,} + quarantined {quarantined:,}"
+        elif in_table != listed:
+            description = (
+                f"raw.{source} has {in_table:,} rows but its files in raw.loaded_files "
+                f"loaded {listed:,}"
+            )
         return dg.AssetCheckResult(
-            passed=read == loaded + quarantined,
-            metadata={"rows_read": read, "rows_loaded": loaded, "rows_quarantined": quarantined},
+            passed=description is None,
+            description=description,
+            metadata={
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "rows_in_table": in_table,
+            },
         )
 
     return _check

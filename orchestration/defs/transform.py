@@ -35,6 +35,9 @@ class TransformConfig(dg.Config):
     """Run configuration of the dbt step."""
 
     as_of: str | None = None  # YYYY-MM-DD; None = the day of the latest order
+    # Rebuild the incremental models (staging of the fact sources) from raw; the history marts
+    # are never rebuilt (full_refresh: false in their config).
+    full_refresh: bool = False
 
 
 # The project is built in three dbt invocations around two Python assets that write tables dbt
@@ -63,7 +66,8 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
         warehouse.ensure_build()
         as_of = date.fromisoformat(config.as_of) if config.as_of else None
         dbt_vars = load_config().dbt_vars_json(as_of)
-        yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+        args = ["build", "--vars", dbt_vars] + (["--full-refresh"] if config.full_refresh else [])
+        yield from dbt.cli(args, context=context).stream()
 
     return _assets
 

@@ -1,8 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        post_hook="{{ delete_replaced_loads(source('shop', 'feedback')) }}",
+    )
+}}
+
 with
 
 source as (
 
-    select * from {{ source('shop', 'feedback') }}
+    select * from {{ source('shop', 'feedback') }} as raw
+    {{ not_yet_staged('raw') }}
 
 ),
 
@@ -16,7 +25,10 @@ renamed as (
         channel,
         category as feedback_category,
         rating,
-        text as feedback_text
+        text as feedback_text,
+        _source_file,
+        _row_number,
+        _run_id
 
     from source
 

@@ -1,8 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        post_hook="{{ delete_replaced_loads(source('shop', 'orders')) }}",
+    )
+}}
+
 with
 
 source as (
 
-    select * from {{ source('shop', 'orders') }}
+    select * from {{ source('shop', 'orders') }} as raw
+    {{ not_yet_staged('raw') }}
 
 ),
 
@@ -20,7 +29,8 @@ renamed as (
         channel,
         store_id,
         _source_file,
-        _row_number
+        _row_number,
+        _run_id
 
     from source
 

@@ -1,8 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        post_hook="{{ delete_replaced_loads(source('shop', 'surveys')) }}",
+    )
+}}
+
 with
 
 source as (
 
-    select * from {{ source('shop', 'surveys') }}
+    select * from {{ source('shop', 'surveys') }} as raw
+    {{ not_yet_staged('raw') }}
 
 ),
 
@@ -17,7 +26,10 @@ renamed as (
         csat_score,
         repurchase_intent,
         lower(recommend) as recommend,
-        comment as survey_comment
+        comment as survey_comment,
+        _source_file,
+        _row_number,
+        _run_id
 
     from source
 

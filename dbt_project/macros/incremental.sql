@@ -1,0 +1,31 @@
+{#
+    Incremental staging of the fact sources. The loader appends each file's rows to raw with
+    the file (_source_file) and the run that loaded it (_run_id); a changed file is loaded
+    again under a new run, a file taken out of the sources goes (ingest/landing.py). So a file
+    load is identified by (_source_file, _run_id), and staging stays equal to raw by adding the
+    loads it has not seen and deleting the loads raw no longer has.
+#}
+
+{% macro not_yet_staged(raw_alias) %}
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from (select distinct _source_file, _run_id from {{ this }}) as staged
+        where
+            staged._source_file = {{ raw_alias }}._source_file
+            and staged._run_id = {{ raw_alias }}._run_id
+    )
+    {%- endif %}
+{% endmacro %}
+
+
+{% macro delete_replaced_loads(raw_relation) %}
+    delete from {{ this }} as staged
+    where not exists (
+        select 1
+        from (select distinct _source_file, _run_id from {{ raw_relation }}) as loaded
+        where
+            loaded._source_file = staged._source_file
+            and loaded._run_id = staged._run_id
+    )
+{% endmacro %}
