@@ -8,9 +8,10 @@ from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.privacy import Privacy
 
@@ -103,6 +104,28 @@ class ChurnConfig(_Strict):
 class ScheduleConfig(_Strict):
     cron: str
     timezone: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # Dagster refuses an unknown zone only when the Definitions load; checked here, a typo
+        # is a configuration error (exit 2 with the file's name), not a traceback.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"schedule.timezone {value!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+            ) from err
+        return value
+
+
+class SensorConfig(_Strict):
+    """The landing-folder sensor (orchestration/defs/sensors.py)."""
+
+    # How often the daemon looks at the folder; each look only lists files (no warehouse).
+    min_interval_seconds: int = Field(default=60, ge=1)
+    # A file modified less than this long ago is still being written: it waits for a later look.
+    settle_seconds: int = Field(default=30, ge=0)
 
 
 RepurchaseBand = Literal[">70%", "30-70%", "<30%"]
@@ -371,6 +394,7 @@ class TiersConfig(_Strict):
     clv: ClvConfig
     churn: ChurnConfig
     schedule: ScheduleConfig
+    sensor: SensorConfig = Field(default_factory=SensorConfig)
     voice: VoiceConfig
     lifecycle: LifecycleConfig
     tiers: TiersRules
@@ -391,7 +415,8 @@ class TiersConfig(_Strict):
 
     def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
         """The vars every dbt invocation gets: the configuration, and the analysis date."""
-        tiers = self.model_dump(mode="json", exclude={"schedule"})
+        # Scheduling is Dagster's business, not the models'.
+        tiers = self.model_dump(mode="json", exclude={"schedule", "sensor"})
         # dbt reads the playbook of each (tier, stage) pair, resolved once here.
         tiers["playbooks"]["resolved"] = resolve_playbooks(self.tiers.levels, self.playbooks)
         return {

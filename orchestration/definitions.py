@@ -2,7 +2,16 @@
 
 import dagster as dg
 
-from orchestration.defs import assign, automation, ingest, predict, publish, quality, transform
+from orchestration.defs import (
+    assign,
+    automation,
+    ingest,
+    predict,
+    publish,
+    quality,
+    sensors,
+    transform,
+)
 from orchestration.logging import compact_console
 from orchestration.resources import SourcesResource, WarehouseResource
 
@@ -14,6 +23,7 @@ defs = dg.Definitions.merge(
     assign.defs,
     publish.defs,
     automation.defs,
+    sensors.defs,
     dg.Definitions(
         resources={
             "warehouse": WarehouseResource(path=dg.EnvVar("TIERS_WAREHOUSE")),

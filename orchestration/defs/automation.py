@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.config import load_config
+from orchestration.config import ScheduleConfig, load_config
 
 # One run at a time: a DuckDB file takes one writer process, and every run builds the same
 # work copy. The run queue honours this tag (see dagster.yaml, tag_concurrency_limits).
@@ -16,14 +16,18 @@ pipeline_job = dg.define_asset_job(
     tags=WAREHOUSE_TAG,
 )
 
-_schedule = load_config().schedule
 
-daily_schedule = dg.ScheduleDefinition(
-    name="tiers_daily",
-    job=pipeline_job,
-    cron_schedule=_schedule.cron,
-    execution_timezone=_schedule.timezone,
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+def build_daily_schedule(schedule: ScheduleConfig) -> dg.ScheduleDefinition:
+    """The daily run, at `schedule.cron` read in `schedule.timezone` (not the server's zone)."""
+    return dg.ScheduleDefinition(
+        name="tiers_daily",
+        job=pipeline_job,
+        cron_schedule=schedule.cron,
+        execution_timezone=schedule.timezone,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+
+
+daily_schedule = build_daily_schedule(load_config().schedule)
 
 defs = dg.Definitions(jobs=[pipeline_job], schedules=[daily_schedule])
