@@ -1,0 +1,107 @@
+"""A daily run on a published warehouse: one new day file of orders, one source file gone.
+
+The day after the shared demo run, a file with one order line (and one bad line) lands in
+`orders/`, and the top-level feedback.csv is taken away. The run loads that file alone, keeps
+every other file's rows, deletes feedback's, and the incremental staging models follow raw.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import EXIT_OK, main
+from tests.conftest import query, write_csv
+
+AMOUNT = Decimal("123.45")
+
+
+@pytest.fixture(scope="module")
+def daily(
+    demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
+    demo_sources, demo_warehouse = demo_run
+    root = tmp_path_factory.mktemp("incremental")
+    sources, warehouse = root / "sources", root / "warehouse.duckdb"
+    shutil.copytree(demo_sources, sources)
+    shutil.copyfile(demo_warehouse, warehouse)
+
+    [(latest, customer)] = query(
+        warehouse,
+        "select max(order_date), arg_max(customer_id, order_date) from staging.stg_shop__orders",
+    )
+    [before] = query(
+        warehouse,
+        "select frequency, monetary from marts.customer_rfm where customer_id = ?",
+        [customer],
+    )
+    day = latest + timedelta(days=1)
+    write_csv(
+        sources / "orders" / f"{day}.csv",
+        ("order_id", "customer_id", "ordered_at", "amount"),
+        [("DAY-1", customer, f"{day} 10:30", AMOUNT), ("DAY-2", customer, "not a day", 5)],
+    )
+    (sources / "feedback.csv").unlink()
+    counts = {
+        t: query(warehouse, f"select count(*) from raw.{t}")[0][0] for t in ("orders", "feedback")
+    }
+    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
+                 "--as-of", str(day)]) == EXIT_OK  # fmt: skip
+    [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
+    return {
+        "warehouse": warehouse,
+        "customer": customer,
+        "before": before,
+        "counts": counts,
+        "run_id": run_id,
+        "day": day,
+    }
+
+
+def test_only_the_new_file_is_read(daily: dict[str, object]) -> None:
+    audit = query(
+        daily["warehouse"],  # type: ignore[arg-type]
+        "select source, regexp_extract(file, '[^/]*$'), status, rows_read, rows_loaded, "
+        "rows_quarantined from raw.load_audit where run_id = ? order by all",
+        [daily["run_id"]],
+    )
+    assert audit == [
+        ("customers", "customers.csv", "unchanged", 0, 0, 0),
+        ("feedback", None, "absent", 0, 0, 0),
+        ("orders", f"{daily['day']}.csv", "loaded", 2, 1, 1),
+        ("orders", "orders.csv", "unchanged", 0, 0, 0),
+        ("products", "products.csv", "unchanged", 0, 0, 0),
+        ("staff", "staff.csv", "unchanged", 0, 0, 0),
+        ("surveys", "surveys.csv", "unchanged", 0, 0, 0),
+    ]
+
+
+def test_staging_follows_raw_added_and_removed_files(daily: dict[str, object]) -> None:
+    warehouse: Path = daily["warehouse"]  # type: ignore[assignment]
+    counts: dict[str, int] = daily["counts"]  # type: ignore[assignment]
+    [(raw_orders, staged_orders, raw_feedback, staged_feedback)] = query(
+        warehouse,
+        "select (select count(*) from raw.orders), (select count(*) from "
+        "staging.stg_shop__orders), (select count(*) from raw.feedback), "
+        "(select count(*) from staging.stg_shop__feedback)",
+    )
+    assert raw_orders == staged_orders == counts["orders"] + 1
+    assert counts["feedback"] > 0 and raw_feedback == staged_feedback == 0
+    # the old rows were not staged again: one load (file, run) each
+    assert query(
+        warehouse,
+        "select count(distinct (_source_file, _run_id)) from staging.stg_shop__orders",
+    ) == [(2,)]
+
+
+def test_the_new_order_counts_in_the_marts(daily: dict[str, object]) -> None:
+    frequency, monetary = daily["before"]  # type: ignore[misc]
+    assert query(
+        daily["warehouse"],  # type: ignore[arg-type]
+        "select recency_days, frequency, monetary from marts.customer_rfm where customer_id = ?",
+        [daily["customer"]],
+    ) == [(0, frequency + 1, monetary + AMOUNT)]
