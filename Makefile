@@ -10,7 +10,7 @@ WAREHOUSE := var/warehouse.duckdb
 CUSTOMERS ?= 2000
 DAGSTER_HOME_DIR := $(CURDIR)/var/dagster_home
 
-.PHONY: docs install run test dev lint demo-data clean
+.PHONY: docs install run test dev lint demo-data clean browser report-screenshot
 
 install: $(STAMP)
 
@@ -27,7 +27,7 @@ demo-data: install
 run: demo-data
 	$(BIN)/tiers run --sources $(DEMO_SOURCES) --warehouse $(WAREHOUSE)
 
-test: install
+test: install browser
 	$(BIN)/pytest
 
 dev: install
@@ -53,3 +53,35 @@ lint: install
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs .pytest_cache
+
+# Headless Chromium for the report's browser test (tests/e2e/test_report.py): Debian's chromium
+# package, installed when /usr/bin/chromium is missing (about 12 s from a package mirror).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: no apt-get (not a Debian machine): install Chromium as /usr/bin/chromium" \
+			"yourself; without it the report's browser test is skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "browser: installing Debian's chromium needs root (sudo make browser);" \
+			"without it the report's browser test is skipped"; \
+	else \
+		echo "browser: installing Debian's chromium for the report's browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
+# docs/report.png, the README's screenshot of `tiers report` on the demo warehouse (built first
+# when missing), from a copy given a second analysis date so the migration chart is drawn.
+# Chinese text (the demo's staff names, the zh page) needs a CJK font: Debian's fonts-noto-cjk,
+# installed when no Chinese font is there.
+report-screenshot: install browser
+	@test -f $(WAREHOUSE) || $(MAKE) run
+	@test -d $(DEMO_SOURCES) || $(MAKE) demo-data
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null; \
+	else echo "report-screenshot: no Chinese font (Debian: fonts-noto-cjk); Chinese shows as boxes"; \
+	fi
+	$(BIN)/python scripts/report_screenshot.py --sources $(DEMO_SOURCES) \
+		--warehouse $(WAREHOUSE) --out docs/report.png

@@ -193,6 +193,17 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import ReportError, format_summary, write_report
+
+    try:
+        summary = write_report(args.warehouse, args.out, args.lang)
+    except ReportError as err:
+        raise UsageError(str(err)) from err
+    print(format_summary(summary))
+    return EXIT_OK
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from orchestration.export import ExportError, export_marts, format_summary
 
@@ -303,6 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="folder for one file per mart")
     export.add_argument("--format", choices=["parquet", "csv"], required=True, help="file format")
     export.set_defaults(handler=_cmd_export)
+
+    report = commands.add_parser(
+        "report", help="write one self-contained HTML page of charts that works offline"
+    )
+    report.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    report.add_argument("--lang", choices=["en", "zh"], default="en", help="page language")
+    report.set_defaults(handler=_cmd_report)
 
     dbt = commands.add_parser(
         "dbt", help="run dbt on the work copy of a warehouse with the project's vars"

@@ -1,0 +1,463 @@
+"""`tiers report`: the page's numbers against the marts, both languages, charts skipped with a
+reason, a self-contained page, and every chart drawn by headless Chromium.
+
+The shared demo run has one tier_history snapshot; the migration chart needs two, so a copy of
+its warehouse gets one more run at an earlier analysis date (once for the module).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from orchestration.report import CHARTS, LORENZ_POINTS, ReportError, write_report
+from tests.conftest import query
+
+CHROMIUM = Path("/usr/bin/chromium")
+ALL_CHARTS = [spec.key for spec in CHARTS]
+
+
+def page_data(page: Path) -> dict[str, Any]:
+    found = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>',
+        page.read_text(encoding="utf-8"),
+        re.S,
+    )
+    assert found, "the page carries its chart data"
+    return json.loads(found.group(1))
+
+
+def chart(page: Path, key: str) -> dict[str, Any]:
+    charts = {c["key"]: c for c in page_data(page)["charts"]}
+    assert key in charts, f"chart {key} drawn"
+    return charts[key]
+
+
+@pytest.fixture(scope="module")
+def two_snapshots(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo warehouse with a second tier_history snapshot, 91 days earlier."""
+    from orchestration.cli import EXIT_OK, main
+
+    sources, warehouse = demo_run
+    copy = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    latest = query(copy, "select max(as_of) from marts.tier_history")[0][0]
+    earlier = (latest - timedelta(days=91)).isoformat()
+    argv = ["run", "--sources", str(sources), "--warehouse", str(copy), "--as-of", earlier]
+    assert main(argv) == EXIT_OK
+    return copy
+
+
+@pytest.fixture(scope="module")
+def en_page(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report_en") / "report.html"
+    write_report(demo_run[1], out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def zh_page(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report_zh") / "report.html"
+    write_report(demo_run[1], out, lang="zh")
+    return out
+
+
+def test_tier_and_segment_sizes_and_revenue_shares_match_the_marts(
+    demo_run: tuple[Path, Path], en_page: Path
+) -> None:
+    warehouse = demo_run[1]
+    tiers = chart(en_page, "tiers")["data"]
+    assert dict(zip(tiers[0]["x"], tiers[0]["y"], strict=True)) == dict(
+        query(warehouse, "select tier, count(*) from marts.customer_tiers group by 1")
+    )
+    # revenue shares recomputed here from the customers' rows, not with the report's SQL
+    revenue: dict[str, float] = defaultdict(float)
+    for tier, monetary in query(
+        warehouse,
+        "select t.tier, r.monetary from marts.customer_tiers as t "
+        "left join marts.customer_rfm as r using (customer_id)",
+    ):
+        revenue[tier] += float(monetary or 0)
+    total = sum(revenue.values())
+    shares = dict(zip(tiers[1]["x"], tiers[1]["y"], strict=True))
+    assert shares == pytest.approx({tier: value / total for tier, value in revenue.items()})
+
+    segments = chart(en_page, "segments")["data"][0]
+    assert dict(zip(segments["x"], segments["y"], strict=True)) == dict(
+        query(warehouse, "select rfm_segment, count(*) from marts.customer_rfm group by 1")
+    )
+    assert segments["y"] == sorted(segments["y"], reverse=True)
+
+
+def test_pareto_figure_is_the_share_of_class_a(demo_run: tuple[Path, Path], en_page: Path) -> None:
+    warehouse = demo_run[1]
+    share, a_customers, customers = query(
+        warehouse,
+        "select max(cumulative_share) filter (where abc_class = 'A'), "
+        "count(*) filter (where abc_class = 'A'), count(*) "
+        "from marts.customer_abc where basis = 'revenue'",
+    )[0]
+    pareto = chart(en_page, "pareto")
+    assert pareto["facts"]["top_share"] == pytest.approx(share)
+    assert pareto["facts"]["top_customers"] == a_customers
+    curve, _, marker = pareto["data"]
+    assert marker["y"] == [pytest.approx(share)]
+    assert len(curve["x"]) <= LORENZ_POINTS
+    assert (curve["x"][0], curve["y"][0]) == (0, 0)
+    assert (curve["x"][-1], curve["y"][-1]) == (pytest.approx(1), pytest.approx(1))
+    assert curve["x"] == sorted(curve["x"])
+    note = f"The top 20% of customers ({a_customers} of {customers}) bring {share * 100:.1f}%"
+    assert note in en_page.read_text(encoding="utf-8")
+
+
+def test_rfm_grid_nps_clv_churn_and_managers_match_the_marts(
+    demo_run: tuple[Path, Path], en_page: Path
+) -> None:
+    warehouse = demo_run[1]
+    grid = chart(en_page, "rfm")["facts"]["customers"]
+    for r, f, n in query(
+        warehouse, "select r_score, f_score, count(*) from marts.customer_rfm group by all"
+    ):
+        assert grid[r - 1][f - 1] == n
+    assert sum(map(sum, grid)) == query(warehouse, "select count(*) from marts.customer_rfm")[0][0]
+
+    nps = chart(en_page, "nps")
+    expected = query(
+        warehouse,
+        "select period, nps, nps_moe_95 from marts.nps_summary where dimension = 'overall' "
+        "and period_type = 'quarter' and responses > 0 and nps is not null order by period",
+    )
+    assert [p.rstrip(" *") for p in nps["data"][0]["x"]] == [p for p, _, _ in expected]
+    assert nps["data"][0]["y"] == [pytest.approx(v) for _, v, _ in expected]
+    assert nps["data"][0]["error_y"]["array"] == [pytest.approx(m) for *_, m in expected]
+
+    clv = chart(en_page, "clv")
+    with_value = query(warehouse, "select count(predicted_clv_365d) from marts.customer_clv")[0][0]
+    assert clv["facts"]["column"] == "predicted_clv_365d"
+    assert sum(clv["data"][0]["y"]) == clv["facts"]["binned"] == with_value
+    assert len(clv["data"][0]["y"]) <= 30
+
+    churn = chart(en_page, "churn")
+    assert (
+        churn["facts"]["total"]
+        == query(warehouse, "select count(*) from marts.churn_watchlist")[0][0]
+    )
+    first = query(
+        warehouse,
+        "select customer_id from marts.churn_watchlist order by win_back_deadline nulls last, "
+        "value_at_stake desc nulls last, customer_id limit 15",
+    )
+    assert churn["data"][0]["cells"]["values"][0] == [c for (c,) in first]
+
+    managers = chart(en_page, "managers")
+    assert sorted(managers["facts"]["customers"].values()) == sorted(
+        n for (n,) in query(warehouse, "select customers from marts.manager_load")
+    )
+
+
+def test_one_snapshot_migration_says_so(demo_run: tuple[Path, Path], tmp_path: Path) -> None:
+    assert query(demo_run[1], "select count(distinct as_of) from marts.tier_history")[0][0] == 1
+    summary = write_report(demo_run[1], tmp_path / "r.html")
+    assert "migration" not in summary.drawn
+    why = dict(summary.skipped)["migration"]
+    assert why.startswith("tier_history has only one snapshot")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert re.search(
+        r'data-skipped="migration">Not drawn: tier_history has only one snapshot', page
+    )
+    assert summary.drawn == [key for key in ALL_CHARTS if key != "migration"]
+
+
+def test_chinese_page_uses_the_marts_chinese_labels(
+    demo_run: tuple[Path, Path], zh_page: Path
+) -> None:
+    warehouse = demo_run[1]
+    page = zh_page.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and '<meta charset="utf-8">' in page
+    assert "<h1>客户分析报告</h1>" in page and "未绘制：tier_history 只有一个快照" in page
+    tiers = chart(zh_page, "tiers")
+    assert dict(zip(tiers["data"][0]["x"], tiers["data"][0]["y"], strict=True)) == dict(
+        query(warehouse, "select tier_label_zh, count(*) from marts.customer_tiers group by 1")
+    )
+    assert tiers["layout"]["yaxis"]["title"]["text"] == "客户数"
+    assert [t["name"] for t in tiers["data"]] == ["客户数", "收入占比"]
+    segments = chart(zh_page, "segments")["data"][0]["x"]
+    assert set(segments) == {
+        s for (s,) in query(warehouse, "select distinct rfm_segment_zh from marts.customer_rfm")
+    }
+    managers = chart(zh_page, "managers")["data"]
+    tier_labels = query(
+        warehouse,
+        "select any_value(tier_label_zh) from marts.customer_tiers group by tier "
+        "order by min(tier_rank)",
+    )
+    assert [t["name"] for t in managers][:-1] == [label for (label,) in tier_labels]
+    churn_header = chart(zh_page, "churn")["data"][0]["header"]["values"]
+    assert "<b>存活概率</b>" in churn_header
+
+
+def test_english_page_has_english_labels(en_page: Path) -> None:
+    page = en_page.read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "<h1>Customer report</h1>" in page
+    tiers = chart(en_page, "tiers")
+    assert tiers["data"][0]["x"] == ["Diamond", "Gold", "Silver", "Bronze"]
+    assert tiers["layout"]["yaxis"]["title"]["text"] == "Customers"
+    assert not re.search(r"[\u4e00-\u9fff]", json.dumps(tiers, ensure_ascii=False))
+
+
+def test_migration_between_the_last_two_snapshots(two_snapshots: Path, tmp_path: Path) -> None:
+    summary = write_report(two_snapshots, tmp_path / "r.html")
+    assert summary.drawn == ALL_CHARTS and summary.skipped == []
+    start, end = query(
+        two_snapshots,
+        "select min(as_of), max(as_of) from (select distinct as_of from marts.tier_history "
+        "order by as_of desc limit 2)",
+    )[0]
+    migration = chart(tmp_path / "r.html", "migration")
+    assert migration["facts"]["from_as_of"] == start.isoformat()
+    assert migration["facts"]["to_as_of"] == end.isoformat()
+    heatmap = migration["data"][0]
+    cells = {
+        (y, x): n
+        for y, row in zip(heatmap["y"], heatmap["z"], strict=True)
+        for x, n in zip(heatmap["x"], row, strict=True)
+        if n is not None
+    }
+    expected = {
+        ("not a customer yet" if f == "none" else f, "gone" if t == "none" else t): n
+        for f, t, n in query(
+            two_snapshots,
+            "select from_tier, to_tier, customers from marts.tier_migration "
+            "where from_as_of = ? and to_as_of = ?",
+            [start, end],
+        )
+    }
+    assert cells == expected
+    moved = migration["facts"]["movements"]
+    both = query(
+        two_snapshots,
+        "select count(distinct customer_id) from marts.tier_history where as_of in (?, ?)",
+        [start, end],
+    )[0][0]
+    assert sum(moved.values()) == both
+
+
+def test_absent_and_empty_marts_are_skipped_with_the_reason(
+    demo_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_run[1], copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("drop table marts.nps_summary")
+        con.execute("delete from marts.manager_load")
+    finally:
+        con.close()
+    for lang, absent, empty in [
+        ("en", "marts.nps_summary is not in the warehouse", "marts.manager_load is empty"),
+        ("zh", "仓库中没有 marts.nps_summary", "marts.manager_load 为空"),
+    ]:
+        out = tmp_path / f"r_{lang}.html"
+        summary = write_report(copy, out, lang=lang)  # type: ignore[arg-type]
+        skipped = dict(summary.skipped)
+        assert skipped["nps"] == "marts.nps_summary is not in the warehouse"
+        assert skipped["managers"] == "marts.manager_load is empty"
+        page = out.read_text(encoding="utf-8")
+        assert absent in page and empty in page
+        assert 'id="chart-nps"' not in page and 'data-skipped="nps"' in page
+        assert {c["key"] for c in page_data(out)["charts"]} == set(summary.drawn)
+        assert "tiers" in summary.drawn and "pareto" in summary.drawn
+
+
+def test_unusable_warehouses_are_refused_by_name(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.duckdb"
+    with pytest.raises(ReportError, match=re.escape(str(missing))):
+        write_report(missing, tmp_path / "r.html")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(ReportError, match=rf"{re.escape(str(empty))}: no tables in schema marts"):
+        write_report(empty, tmp_path / "r.html")
+    text = tmp_path / "notes.duckdb"
+    text.write_text("not a database")
+    with pytest.raises(ReportError, match="not a readable DuckDB file"):
+        write_report(text, tmp_path / "r.html")
+    with pytest.raises(ReportError, match="--lang fr"):
+        write_report(empty, tmp_path / "r.html", lang="fr")  # type: ignore[arg-type]
+    assert not (tmp_path / "r.html").exists()
+
+
+class _Resources(HTMLParser):
+    """Every URL-bearing attribute, every tag name and the CSS of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+        self.scripts_with_src = 0
+        self._in_style = False
+        self.css = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        for name, value in attrs:
+            if name in {"src", "href", "xlink:href", "srcset", "poster", "data", "action"}:
+                self.urls.append(value or "")
+        self.scripts_with_src += tag == "script" and any(n == "src" for n, _ in attrs)
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.css += data
+
+
+def test_page_is_self_contained_and_reproducible(
+    demo_run: tuple[Path, Path], en_page: Path, tmp_path: Path
+) -> None:
+    page = en_page.read_text(encoding="utf-8")
+    parser = _Resources()
+    parser.feed(page)
+    assert parser.urls == []  # no src or href at all, so nothing from http(s) or //
+    assert parser.scripts_with_src == 0
+    assert not parser.tags & {"link", "img", "iframe", "object", "embed", "base"}
+    assert not re.search(r"url\(|@import|@font-face", parser.css)
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000  # plotly.js is inline
+    # same warehouse, same page: nothing depends on the clock; no temporary file is left behind
+    again = tmp_path / "again.html"
+    write_report(demo_run[1], again)
+    assert again.read_bytes() == en_page.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.html"]
+
+
+# ---- the page in a browser ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's chromium, installed here when missing (as `make browser` does)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip(
+            f"{CHROMIUM} is not installed and cannot be installed here (needs root and apt-get, "
+            "i.e. Debian): install Chromium, e.g. `make browser` on Debian, to run this test"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    assert CHROMIUM.exists()
+    return CHROMIUM
+
+
+def dump_dom(browser: Path, page: Path, profile: Path) -> str:
+    # Without the background-networking flags Chromium's own connections are refused on a
+    # closed network and slow it down; the page itself must not need any.
+    result = subprocess.run(
+        [
+            str(browser),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    return result.stdout
+
+
+class _DrawnCharts(HTMLParser):
+    """Each chart container's data-rendered and its plotly SVGs; the body; script errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charts: dict[str, dict[str, Any]] = {}
+        self.body: dict[str, str | None] = {}
+        self.errors: list[str] = []
+        self._chart: str | None = None
+        self._in_errors = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        elif tag == "section":
+            self._chart = None  # an svg after this belongs to no earlier chart
+        elif tag == "ul" and a.get("id") == "report-errors":
+            self._in_errors = True
+        if "data-chart" in a:
+            self._chart = a["data-chart"]
+            self.charts[self._chart] = {"rendered": a.get("data-rendered"), "main_svg": 0}
+        elif tag == "svg" and self._chart and "main-svg" in (a.get("class") or "").split():
+            self.charts[self._chart]["main_svg"] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "ul":
+            self._in_errors = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_errors and data.strip():
+            self.errors.append(data)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_chart_renders_in_headless_chromium(
+    chromium: Path, two_snapshots: Path, tmp_path: Path, lang: str
+) -> None:
+    out = tmp_path / "report.html"
+    summary = write_report(two_snapshots, out, lang=lang)  # type: ignore[arg-type]
+    assert summary.drawn == ALL_CHARTS
+    dom = dump_dom(chromium, out, tmp_path / "profile")
+    drawn = _DrawnCharts()
+    drawn.feed(dom)
+    assert drawn.errors == [] and "data-js-errors" not in drawn.body
+    assert drawn.body.get("data-rendered") == "true", "the render script finished"
+    assert json.loads(drawn.body.get("data-resources") or "null") == [], "nothing was fetched"
+    assert sorted(drawn.charts) == sorted(ALL_CHARTS)
+    for key, state in drawn.charts.items():
+        assert state["rendered"] == "true", f"chart {key} rendered"
+        assert state["main_svg"] >= 1, f"chart {key} has plotly's svg"
+
+
+def test_the_command_line_writes_the_page_and_refuses_a_missing_warehouse(
+    demo_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestration.cli import EXIT_OK, EXIT_USAGE, main
+
+    out = tmp_path / "report.html"
+    _, warehouse = demo_run
+    assert main(["report", "--warehouse", str(warehouse), "--out", str(out), "--lang", "zh"]) == (
+        EXIT_OK
+    )
+    assert out.exists() and 'lang="zh-CN"' in out.read_text(encoding="utf-8")
+    missing = tmp_path / "nope.duckdb"
+    assert main(["report", "--warehouse", str(missing), "--out", str(out)]) == EXIT_USAGE
+    assert str(missing) in capsys.readouterr().err
