@@ -27,8 +27,9 @@ demo-data: install
 run: demo-data
 	$(BIN)/tiers run --sources $(DEMO_SOURCES) --warehouse $(WAREHOUSE)
 
+# Two workers, a test file each at a time (the files' fixtures share pipeline runs).
 test: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 dev: install
 	@test -d $(DEMO_SOURCES) || $(MAKE) demo-data

@@ -10,6 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+# Under pytest-xdist every worker runs pipelines of its own: give each its own dbt artifacts
+# folder (orchestration/project.py), before anything imports the dbt project.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["DBT_TARGET_PATH"] = f"target-{worker}"
+
 
 def write_csv(
     path: Path, header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8"

@@ -5,10 +5,10 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from orchestration.config import load_config
-from orchestration.project import dbt_project, ensure_manifest
+from orchestration.project import TiersDbtCliResource, dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
 
 ensure_manifest()
@@ -59,7 +59,7 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     )
     def _assets(
         context: dg.AssetExecutionContext,
-        dbt: DbtCliResource,
+        dbt: TiersDbtCliResource,
         warehouse: WarehouseResource,
         config: TransformConfig,
     ) -> Iterator[Any]:
@@ -92,5 +92,5 @@ MART_KEYS: list[dg.AssetKey] = sorted(
 
 defs = dg.Definitions(
     assets=[dbt_models, dbt_models_after_predictions, dbt_models_after_assignments],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": TiersDbtCliResource(project_dir=dbt_project)},
 )

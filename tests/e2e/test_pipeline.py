@@ -274,10 +274,11 @@ def test_every_mart_and_column_is_documented(demo: tuple[Path, Path]) -> None:
     """What `make docs` publishes: every model described, every column of every built mart too."""
     import json
 
-    from orchestration.config import DBT_PROJECT_DIR
+    from orchestration.project import dbt_project
 
     _, warehouse = demo
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
     models = {
         node["name"]: node
         for node in manifest["nodes"].values()
