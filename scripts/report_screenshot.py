@@ -20,7 +20,7 @@ import duckdb
 
 from orchestration.cli import EXIT_OK
 from orchestration.cli import main as tiers
-from orchestration.report import format_summary, write_report
+from orchestration.report import HEADLESS_CHROMIUM_FLAGS, format_summary, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = "1280,3000"
@@ -50,17 +50,9 @@ def _screenshot(page: Path, png: Path, profile: Path) -> None:
     subprocess.run(
         [
             str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_CHROMIUM_FLAGS,
             "--hide-scrollbars",
             f"--user-data-dir={profile}",
-            "--virtual-time-budget=15000",
             f"--window-size={WINDOW}",
             f"--screenshot={png}",
             page.as_uri(),

@@ -21,7 +21,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.report import CHARTS, LORENZ_POINTS, ReportError, write_report
+from orchestration.report import (
+    CHARTS,
+    HEADLESS_CHROMIUM_FLAGS,
+    LORENZ_POINTS,
+    ReportError,
+    write_report,
+)
 from tests.conftest import query
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -368,21 +374,11 @@ def chromium() -> Path:
 
 
 def dump_dom(browser: Path, page: Path, profile: Path) -> str:
-    # Without the background-networking flags Chromium's own connections are refused on a
-    # closed network and slow it down; the page itself must not need any.
     result = subprocess.run(
         [
             str(browser),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
-            "--virtual-time-budget=15000",
             "--dump-dom",
             page.as_uri(),
         ],

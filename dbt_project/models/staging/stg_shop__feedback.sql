@@ -10,8 +10,8 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'feedback') }} as raw
-    {{ not_yet_staged('raw') }}
+    select * from {{ source('shop', 'feedback') }} as loaded_rows
+    {{ not_yet_staged('loaded_rows') }}
 
 ),
 
