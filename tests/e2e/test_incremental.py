@@ -105,3 +105,33 @@ def test_the_new_order_counts_in_the_marts(daily: dict[str, object]) -> None:
         "select recency_days, frequency, monetary from marts.customer_rfm where customer_id = ?",
         [daily["customer"]],
     ) == [(0, frequency + 1, monetary + AMOUNT)]
+
+
+def test_full_reload_loads_every_file_again_and_keeps_the_marts_and_history(
+    daily: dict[str, object],
+) -> None:
+    warehouse: Path = daily["warehouse"]  # type: ignore[assignment]
+    sources = warehouse.parent / "sources"
+    marts_sql = "select * from marts.customer_rfm order by customer_id"
+    history_sql = "select as_of, count(*) from marts.tier_history group by 1 order by 1"
+    rfm_before, history_before = query(warehouse, marts_sql), query(warehouse, history_sql)
+    assert len(history_before) == 2  # the demo run's date and the day after
+
+    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
+                 "--as-of", str(daily["day"]), "--full-reload"]) == EXIT_OK  # fmt: skip
+    [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
+    statuses = query(
+        warehouse,
+        "select status, count(*) from raw.load_audit where run_id = ? group by 1 order by 1",
+        [run_id],
+    )
+    assert statuses == [("absent", 1), ("loaded", 6)]  # feedback.csv is still gone
+    # staging rebuilt from the reloaded raw: one load per file, all of this run
+    assert query(
+        warehouse,
+        "select count(*), count(distinct _source_file), min(_run_id) = max(_run_id) "
+        "from staging.stg_shop__orders",
+    ) == [(daily["counts"]["orders"] + 1, 2, True)]  # type: ignore[index]
+    assert query(warehouse, marts_sql) == rfm_before
+    # --full-refresh never rebuilds the history marts (full_refresh: false)
+    assert query(warehouse, history_sql) == history_before
