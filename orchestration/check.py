@@ -1,10 +1,11 @@
 """`tiers check`: validate the source files with the run's own loader and suites, change nothing.
 
-Each present source is loaded by `ingest.loader.load_source` into a throw-away DuckDB file in a
-temporary directory, then validated by `expectations.runner.validate_source`, so the verdict is
-exactly what `tiers run` would decide for the same files. Nothing is written into the sources
-folder or any warehouse; the temporary directory (the DuckDB file, its WAL and spill files, and
-the loader's transcoded copies) is removed on exit.
+Each present source is loaded by `ingest.landing.sync_source` (its file, and the files dropped
+into its landing folder, as a first run loads them) into a throw-away DuckDB file in a temporary
+directory, then validated by `expectations.runner.validate_source`, so the verdict is exactly
+what `tiers run` would decide for the same files on a new warehouse. Nothing is written into the
+sources folder or any warehouse; the temporary directory (the DuckDB file, its WAL and spill
+files, and the loader's transcoded copies) is removed on exit.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ from typing import Literal
 import duckdb
 
 from expectations.runner import ExpectationOutcome, Severity, SuiteOutcome, validate_source
-from ingest.loader import (
-    QUARANTINE_SCHEMA,
-    LoadResult,
-    SourceError,
-    find_source_file,
-    load_source,
-)
+from ingest.landing import SourceSync, source_files, sync_source
+from ingest.loader import QUARANTINE_SCHEMA, LoadResult, SourceError
 from ingest.sources import SOURCES, SourceSpec
 from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from orchestration.config import load_config
@@ -78,21 +74,59 @@ class CheckReport:
 
 
 def _label(sources_dir: Path, spec: SourceSpec) -> str:
+    """The file's name, or e.g. `orders.csv + 3 files in orders/`."""
     try:
-        path = find_source_file(sources_dir, spec)
+        files = source_files(sources_dir, spec)
     except SourceError:
-        return spec.name  # e.g. ambiguous; load_source raises the same error with its message
-    return path.name if path else spec.name
+        return spec.name  # e.g. ambiguous; loading raises the same error with its message
+    names = [p.relative_to(sources_dir).as_posix() for p in files]
+    landed = [n for n in names if "/" in n]
+    if not landed:
+        return names[0] if names else spec.name
+    folder = f"{len(landed)} file{'s' if len(landed) > 1 else ''} in {spec.name}/"
+    return f"{names[0]} + {folder}" if len(names) > len(landed) else folder
+
+
+def _combined(sync: SourceSync, label: str) -> LoadResult:
+    """One source's files as one result: counts added up, columns and reasons merged."""
+    loaded = sync.loaded
+    if not loaded:
+        return sync.results[0]  # absent
+    reasons: dict[str, int] = {}
+    for result in loaded:
+        for reason, n in result.quarantine_reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    encodings = sorted({r.encoding for r in loaded if r.encoding})
+    return LoadResult(
+        source=sync.source,
+        file=label,
+        sha256=loaded[0].sha256 if len(loaded) == 1 else None,
+        bytes=sum(r.bytes or 0 for r in loaded),
+        encoding=", ".join(encodings) or None,
+        rows_read=sum(r.rows_read for r in loaded),
+        rows_loaded=sum(r.rows_loaded for r in loaded),
+        rows_quarantined=sum(r.rows_quarantined for r in loaded),
+        # absent when absent from every file; extra when any file has it
+        missing_columns=tuple(
+            c for c in loaded[0].missing_columns if all(c in r.missing_columns for r in loaded)
+        ),
+        extra_columns=tuple(dict.fromkeys(c for r in loaded for c in r.extra_columns)),
+        quarantine_reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
 
 
 def _quarantine_examples(
-    con: duckdb.DuckDBPyConnection, source: str
+    con: duckdb.DuckDBPyConnection, source: str, several_files: bool
 ) -> tuple[tuple[int, str], ...]:
     rows = con.execute(
-        f"SELECT _row_number, _reason FROM {QUARANTINE_SCHEMA}.{source} "
-        f"ORDER BY _row_number LIMIT {EXAMPLE_ROWS}"
+        f"SELECT _row_number, _reason, regexp_extract(_source_file, '[^/]*$') "
+        f"FROM {QUARANTINE_SCHEMA}.{source} "
+        f"ORDER BY _source_file, _row_number LIMIT {EXAMPLE_ROWS}"
     ).fetchall()
-    return tuple((int(n), str(reason)) for n, reason in rows)
+    # With several files a row number alone does not say where: name the file.
+    return tuple(
+        (int(n), f"({file}) {reason}" if several_files else str(reason)) for n, reason, file in rows
+    )
 
 
 def _load_all(
@@ -108,12 +142,16 @@ def _load_all(
             label = _label(sources_dir, spec)
             progress(f"checking {label} ...")
             try:
-                result = load_source(con, spec, sources_dir, CHECK_RUN_ID, loaded_at, privacy)
+                sync = sync_source(con, spec, sources_dir, CHECK_RUN_ID, loaded_at, privacy)
             except SourceError as err:
                 reports.append(FileReport(spec.name, label, "error", error=str(err)))
                 continue
-            examples = _quarantine_examples(con, spec.name) if result.rows_quarantined else ()
-            reports.append(FileReport(spec.name, label, result.status, result, examples))
+            result = _combined(sync, label)
+            examples = ()
+            if result.rows_quarantined:
+                examples = _quarantine_examples(con, spec.name, len(sync.loaded) > 1)
+            status = "absent" if result.status == "absent" else "loaded"
+            reports.append(FileReport(spec.name, label, status, result, examples))
     finally:
         # validate_source opens the file with its own connection, and DuckDB refuses a second
         # open of a file with a different configuration (our memory limit) in one process.

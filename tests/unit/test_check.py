@@ -104,6 +104,32 @@ def write_clean(sources: Path) -> None:
     )
 
 
+def test_daily_files_in_the_landing_folder_are_checked_with_the_file_named(
+    sources: Path, unchanged: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ["order_id", "customer_id", "ordered_at", "amount"]
+    write_csv(sources / "orders.csv", header, [["o1", "c1", "2024-01-05", "20.00"]])
+    write_csv(sources / "orders" / "2024-01-06.csv", header, [["o2", "c2", "2024-01-06", "5"]])
+    write_csv(
+        sources / "orders" / "2024-01-07.csv",
+        header,
+        [["o3", "c1", "2024-01-07", "7"], ["o4", "c2", "7 Jan", "3"]],
+    )
+    code, out, _ = run_check(sources, capsys)
+
+    assert code == 0
+    assert block(out, "orders.csv + 2 files in orders/")[:4] == [
+        "orders.csv + 2 files in orders/: loaded",
+        "  encoding: utf-8",
+        "  rows: 4 read, 3 loaded, 1 quarantined",
+        "  quarantined by reason: unparseable ordered_at 1",
+    ]
+    assert (
+        "    data row 2: (2024-01-07.csv) ordered_at: cannot parse '7 Jan' as timestamp"
+        in out.splitlines()
+    )
+
+
 def test_clean_sources_pass_with_exact_counts(
     sources: Path, unchanged: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -277,7 +303,7 @@ def test_missing_orders_file_exits_2(
     assert code == 2
     assert block(out, "orders") == [
         "orders: error",
-        f"  orders.csv or orders.parquet is required in {sources.resolve()}",
+        f"  orders.csv or orders.parquet (or files in orders/) is required in {sources.resolve()}",
     ]
     # The other files are still checked and reported.
     assert block(out, "customers.csv")[2] == "  rows: 1 read, 1 loaded, 0 quarantined"
