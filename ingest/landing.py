@@ -21,10 +21,12 @@ as does `full_reload`.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -34,6 +36,7 @@ from ingest.loader import (
     QUARANTINE_SCHEMA,
     RAW_SCHEMA,
     LoadResult,
+    absent_result,
     create_empty_tables,
     find_source_file,
     inspect_file,
@@ -93,10 +96,32 @@ class SourceSync:
         return [r for r in self.results if r.status == "unchanged"]
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["loaded", "unchanged", "absent"]:
         if all(r.status == "absent" for r in self.results) and not self.kept:
             return "absent"
         return "loaded" if self.loaded else "unchanged"
+
+    def totals(self) -> LoadResult:
+        """The files read this run as one result: counts added up, the optional columns any
+        file lacked and the extra ones any file had, rows per quarantine reason summed."""
+        loaded = self.loaded
+        reasons: Counter[str] = Counter()
+        for result in loaded:
+            reasons.update(result.quarantine_reasons)
+        return LoadResult(
+            source=self.source,
+            file=None,
+            sha256=loaded[0].sha256 if len(loaded) == 1 else None,
+            bytes=sum(r.bytes or 0 for r in loaded),
+            encoding=", ".join(sorted({r.encoding for r in loaded if r.encoding})) or None,
+            rows_read=sum(r.rows_read for r in loaded),
+            rows_loaded=sum(r.rows_loaded for r in loaded),
+            rows_quarantined=sum(r.rows_quarantined for r in loaded),
+            missing_columns=tuple(dict.fromkeys(c for r in loaded for c in r.missing_columns)),
+            extra_columns=tuple(dict.fromkeys(c for r in loaded for c in r.extra_columns)),
+            quarantine_reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            status=self.status,
+        )
 
 
 def settings_fingerprint(privacy: Privacy) -> str:
@@ -203,14 +228,6 @@ def _unchanged(source: str, tracked: _Tracked) -> LoadResult:
     )  # fmt: skip
 
 
-def _absent(source: str) -> LoadResult:
-    return LoadResult(
-        source=source, file=None, sha256=None, bytes=None, encoding=None,
-        rows_read=0, rows_loaded=0, rows_quarantined=0,
-        missing_columns=(), extra_columns=(), status="absent",
-    )  # fmt: skip
-
-
 def sync_source(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -255,7 +272,7 @@ def sync_source(
                 where += f" (or files in {spec.name}/)"
             raise SourceError(f"{where} is required in {sources_dir}")
         create_empty_tables(con, spec)
-        sync.results.append(_absent(spec.name))
+        sync.results.append(absent_result(spec.name))
         return sync
 
     for name, path in names.items():

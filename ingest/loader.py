@@ -40,6 +40,7 @@ __all__ = [
     "FileFacts",
     "LoadResult",
     "SourceError",
+    "absent_result",
     "create_empty_tables",
     "find_source_file",
     "inspect_file",
@@ -774,14 +775,18 @@ def load_source(
                 f"{spec.name}.csv or {spec.name}.parquet is required in {sources_dir}"
             )
         create_empty_tables(con, spec)
-        return LoadResult(
-            source=spec.name, file=None, sha256=None, bytes=None, encoding=None,
-            rows_read=0, rows_loaded=0, rows_quarantined=0,
-            missing_columns=(), extra_columns=(),
-            quarantine_reasons={}, status="absent",
-        )  # fmt: skip
+        return absent_result(spec.name)
 
     return load_file(con, spec, path, run_id, privacy)
+
+
+def absent_result(source: str) -> LoadResult:
+    """What loading a source without a file gives: its tables empty, nothing read."""
+    return LoadResult(
+        source=source, file=None, sha256=None, bytes=None, encoding=None,
+        rows_read=0, rows_loaded=0, rows_quarantined=0,
+        missing_columns=(), extra_columns=(), status="absent",
+    )  # fmt: skip
 
 
 def load_file(

@@ -20,12 +20,11 @@ from typing import Literal
 import duckdb
 
 from expectations.runner import ExpectationOutcome, Severity, SuiteOutcome, validate_source
-from ingest.landing import SourceSync, source_files, sync_source
+from ingest.landing import source_files, sync_source
 from ingest.loader import QUARANTINE_SCHEMA, LoadResult, SourceError
 from ingest.sources import SOURCES, SourceSpec
 from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
-from orchestration.config import load_config
-from orchestration.resources import MEMORY_LIMIT
+from orchestration.config import MEMORY_LIMIT, load_config
 
 CHECK_RUN_ID = "tiers-check"  # the lineage run id of the throw-away tables
 EXAMPLE_ROWS = 5  # quarantined rows quoted per file
@@ -87,34 +86,6 @@ def _label(sources_dir: Path, spec: SourceSpec) -> str:
     return f"{names[0]} + {folder}" if len(names) > len(landed) else folder
 
 
-def _combined(sync: SourceSync, label: str) -> LoadResult:
-    """One source's files as one result: counts added up, columns and reasons merged."""
-    loaded = sync.loaded
-    if not loaded:
-        return sync.results[0]  # absent
-    reasons: dict[str, int] = {}
-    for result in loaded:
-        for reason, n in result.quarantine_reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    encodings = sorted({r.encoding for r in loaded if r.encoding})
-    return LoadResult(
-        source=sync.source,
-        file=label,
-        sha256=loaded[0].sha256 if len(loaded) == 1 else None,
-        bytes=sum(r.bytes or 0 for r in loaded),
-        encoding=", ".join(encodings) or None,
-        rows_read=sum(r.rows_read for r in loaded),
-        rows_loaded=sum(r.rows_loaded for r in loaded),
-        rows_quarantined=sum(r.rows_quarantined for r in loaded),
-        # absent when absent from every file; extra when any file has it
-        missing_columns=tuple(
-            c for c in loaded[0].missing_columns if all(c in r.missing_columns for r in loaded)
-        ),
-        extra_columns=tuple(dict.fromkeys(c for r in loaded for c in r.extra_columns)),
-        quarantine_reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-    )
-
-
 def _quarantine_examples(
     con: duckdb.DuckDBPyConnection, source: str, several_files: bool
 ) -> tuple[tuple[int, str], ...]:
@@ -146,7 +117,7 @@ def _load_all(
             except SourceError as err:
                 reports.append(FileReport(spec.name, label, "error", error=str(err)))
                 continue
-            result = _combined(sync, label)
+            result = replace(sync.totals(), file=label)
             examples = ()
             if result.rows_quarantined:
                 examples = _quarantine_examples(con, spec.name, len(sync.loaded) > 1)

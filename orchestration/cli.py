@@ -98,13 +98,14 @@ def run_pipeline(
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("tiers_pipeline")
-    dbt_config = {"config": {"as_of": as_of.isoformat() if as_of else None}}
-    dbt_steps = ("dbt_models", "dbt_models_after_predictions", "dbt_models_after_assignments")
+    dbt_config = {"as_of": as_of.isoformat() if as_of else None}
     run_config = {
         "ops": {
-            **dict.fromkeys(dbt_steps, dbt_config),
-            "dbt_models": {"config": {**dbt_config["config"], "full_refresh": full_reload}},
             "raw_sources": {"config": {"full_reload": full_reload}},
+            # the first build holds the incremental staging that a full reload rebuilds
+            "dbt_models": {"config": {**dbt_config, "full_refresh": full_reload}},
+            "dbt_models_after_predictions": {"config": dbt_config},
+            "dbt_models_after_assignments": {"config": dbt_config},
         },
         "loggers": {"compact": {"config": {"log_level": log_level}}},
     }

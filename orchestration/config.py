@@ -19,6 +19,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 CONFIG_ENV_VAR = "TIERS_CONFIG"
+# A run builds `<warehouse><WORK_SUFFIX>` and renames it over the published file.
+WORK_SUFFIX = ".building"
+# Every DuckDB connection of ours, dbt's profile included: DuckDB spills to disk past it rather
+# than growing to 80% of RAM.
+MEMORY_LIMIT = os.environ.get("TIERS_DUCKDB_MEMORY_LIMIT", "1GB")
 
 
 class _Strict(BaseModel):

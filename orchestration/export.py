@@ -29,7 +29,7 @@ from typing import Literal
 
 import duckdb
 
-from orchestration.resources import MEMORY_LIMIT, WORK_SUFFIX
+from orchestration.config import MEMORY_LIMIT, WORK_SUFFIX
 
 ExportFormat = Literal["parquet", "csv"]
 FORMATS: tuple[ExportFormat, ...] = ("parquet", "csv")

@@ -35,7 +35,7 @@ def parse_args(as_of: date | None = None) -> list[str]:
     The models read the configuration through vars, so parsing needs them. dbt's partial-parse
     state (target/partial_parse.msgpack) re-parses only the files that changed, but is thrown
     away when the vars (as_of included) or the profile's connection (the warehouse path) differ
-    from the last parse: then the whole project is parsed again (2-3 s).
+    from the last parse: then the whole project is parsed again (about 6 s).
     """
     return ["parse", "--quiet", "--vars", load_config().dbt_vars_json(as_of)]
 

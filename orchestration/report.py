@@ -26,14 +26,12 @@ from typing import Any, Literal
 
 import duckdb
 
+from orchestration.config import MEMORY_LIMIT, WORK_SUFFIX
 from orchestration.report_template import FONT_FAMILY, page_html, section_html
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 MARTS_SCHEMA = "marts"
-# A run's work copy (orchestration.resources.WORK_SUFFIX; not imported: that pulls in dagster).
-WORK_SUFFIX = ".building"
-MEMORY_LIMIT = os.environ.get("TIERS_DUCKDB_MEMORY_LIMIT", "1GB")
 
 TOP_SHARE = 0.2  # the Pareto figure: revenue share of the top 20% of customers
 LORENZ_POINTS = 200  # most points of the Lorenz curve, the origin included

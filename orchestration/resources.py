@@ -18,9 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-WORK_SUFFIX = ".building"
-# The same bound as dbt's profile: DuckDB spills to disk past it rather than growing to 80% of RAM.
-MEMORY_LIMIT = os.environ.get("TIERS_DUCKDB_MEMORY_LIMIT", "1GB")
+from orchestration.config import MEMORY_LIMIT, WORK_SUFFIX
 
 
 class WarehouseResource(dg.ConfigurableResource):

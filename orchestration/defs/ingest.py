@@ -32,16 +32,14 @@ def _description(spec: SourceSpec) -> str:
 
 
 def _metadata(sync: SourceSync) -> dict[str, Any]:
-    loaded = sync.loaded
-    read = sum(r.rows_read for r in loaded)
-    quarantined = sum(r.rows_quarantined for r in loaded)
+    totals = sync.totals()
     metadata: dict[str, Any] = {
         "status": sync.status,
-        "files_loaded": len(loaded),
+        "files_loaded": len(sync.loaded),
         "files_unchanged": len(sync.unchanged),
-        "rows_read": read,
-        "rows_loaded": sum(r.rows_loaded for r in loaded),
-        "rows_quarantined": quarantined,
+        "rows_read": totals.rows_read,
+        "rows_loaded": totals.rows_loaded,
+        "rows_quarantined": totals.rows_quarantined,
         "dagster/row_count": sync.rows_in_table,
     }
     if sync.removed:
@@ -60,18 +58,12 @@ def _metadata(sync: SourceSync) -> dict[str, Any]:
             "| file | status | encoding | read | loaded | quarantined | sha256 |\n"
             f"|---|---|---|---|---|---|---|\n{rows}{more}"
         )
-    missing = sorted({c for r in loaded for c in r.missing_columns})
-    if missing:
-        metadata["missing_columns"] = ", ".join(missing)
-    extra = sorted({c for r in loaded for c in r.extra_columns})
-    if extra:
-        metadata["extra_columns (ignored)"] = ", ".join(extra)
-    reasons: dict[str, int] = {}
-    for r in loaded:
-        for reason, n in r.quarantine_reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    if reasons:
-        rows = "\n".join(f"| {reason} | {n:,} |" for reason, n in reasons.items())
+    if totals.missing_columns:
+        metadata["missing_columns"] = ", ".join(totals.missing_columns)
+    if totals.extra_columns:
+        metadata["extra_columns (ignored)"] = ", ".join(totals.extra_columns)
+    if totals.quarantine_reasons:
+        rows = "\n".join(f"| {reason} | {n:,} |" for reason, n in totals.quarantine_reasons.items())
         metadata["quarantine"] = dg.MetadataValue.md(f"| reason | rows |\n|---|---|\n{rows}")
     return metadata
 
@@ -110,11 +102,10 @@ def raw_sources(
                 con, spec, sources.directory, run_id, loaded_at, privacy,
                 full_reload=config.full_reload, progress=context.log.info,
             )  # fmt: skip
-            loaded = sync.loaded
+            totals = sync.totals()
             context.log.info(
-                f"{spec.name}: {len(loaded)} file(s) loaded "
-                f"({sum(r.rows_loaded for r in loaded):,} rows, "
-                f"{sum(r.rows_quarantined for r in loaded):,} quarantined), "
+                f"{spec.name}: {len(sync.loaded)} file(s) loaded "
+                f"({totals.rows_loaded:,} rows, {totals.rows_quarantined:,} quarantined), "
                 f"{len(sync.unchanged)} unchanged; {sync.rows_in_table:,} rows in raw.{spec.name}"
             )
             syncs.append(sync)

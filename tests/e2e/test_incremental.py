@@ -8,7 +8,8 @@ every other file's rows, deletes feedback's, and the incremental staging models 
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,10 +21,18 @@ from tests.conftest import query, write_csv
 AMOUNT = Decimal("123.45")
 
 
+@dataclass(frozen=True)
+class DailyRun:
+    warehouse: Path
+    customer: str  # who ordered on the new day
+    before: tuple[int, Decimal]  # their frequency and monetary before it
+    counts: dict[str, int]  # raw rows of orders and feedback before it
+    run_id: str
+    day: date
+
+
 @pytest.fixture(scope="module")
-def daily(
-    demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, object]:
+def daily(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> DailyRun:
     demo_sources, demo_warehouse = demo_run
     root = tmp_path_factory.mktemp("incremental")
     sources, warehouse = root / "sources", root / "warehouse.duckdb"
@@ -52,27 +61,20 @@ def daily(
     assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
                  "--as-of", str(day)]) == EXIT_OK  # fmt: skip
     [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
-    return {
-        "warehouse": warehouse,
-        "customer": customer,
-        "before": before,
-        "counts": counts,
-        "run_id": run_id,
-        "day": day,
-    }
+    return DailyRun(warehouse, customer, before, counts, run_id, day)
 
 
-def test_only_the_new_file_is_read(daily: dict[str, object]) -> None:
+def test_only_the_new_file_is_read(daily: DailyRun) -> None:
     audit = query(
-        daily["warehouse"],  # type: ignore[arg-type]
+        daily.warehouse,
         "select source, regexp_extract(file, '[^/]*$'), status, rows_read, rows_loaded, "
         "rows_quarantined from raw.load_audit where run_id = ? order by all",
-        [daily["run_id"]],
+        [daily.run_id],
     )
     assert audit == [
         ("customers", "customers.csv", "unchanged", 0, 0, 0),
         ("feedback", None, "absent", 0, 0, 0),
-        ("orders", f"{daily['day']}.csv", "loaded", 2, 1, 1),
+        ("orders", f"{daily.day}.csv", "loaded", 2, 1, 1),
         ("orders", "orders.csv", "unchanged", 0, 0, 0),
         ("products", "products.csv", "unchanged", 0, 0, 0),
         ("staff", "staff.csv", "unchanged", 0, 0, 0),
@@ -80,9 +82,8 @@ def test_only_the_new_file_is_read(daily: dict[str, object]) -> None:
     ]
 
 
-def test_staging_follows_raw_added_and_removed_files(daily: dict[str, object]) -> None:
-    warehouse: Path = daily["warehouse"]  # type: ignore[assignment]
-    counts: dict[str, int] = daily["counts"]  # type: ignore[assignment]
+def test_staging_follows_raw_added_and_removed_files(daily: DailyRun) -> None:
+    warehouse, counts = daily.warehouse, daily.counts
     [(raw_orders, staged_orders, raw_feedback, staged_feedback)] = query(
         warehouse,
         "select (select count(*) from raw.orders), (select count(*) from "
@@ -98,19 +99,19 @@ def test_staging_follows_raw_added_and_removed_files(daily: dict[str, object]) -
     ) == [(2,)]
 
 
-def test_the_new_order_counts_in_the_marts(daily: dict[str, object]) -> None:
-    frequency, monetary = daily["before"]  # type: ignore[misc]
+def test_the_new_order_counts_in_the_marts(daily: DailyRun) -> None:
+    frequency, monetary = daily.before
     assert query(
-        daily["warehouse"],  # type: ignore[arg-type]
+        daily.warehouse,
         "select recency_days, frequency, monetary from marts.customer_rfm where customer_id = ?",
-        [daily["customer"]],
+        [daily.customer],
     ) == [(0, frequency + 1, monetary + AMOUNT)]
 
 
 def test_full_reload_loads_every_file_again_and_keeps_the_marts_and_history(
-    daily: dict[str, object],
+    daily: DailyRun,
 ) -> None:
-    warehouse: Path = daily["warehouse"]  # type: ignore[assignment]
+    warehouse = daily.warehouse
     sources = warehouse.parent / "sources"
     marts_sql = "select * from marts.customer_rfm order by customer_id"
     history_sql = "select as_of, count(*) from marts.tier_history group by 1 order by 1"
@@ -118,7 +119,7 @@ def test_full_reload_loads_every_file_again_and_keeps_the_marts_and_history(
     assert len(history_before) == 2  # the demo run's date and the day after
 
     assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
-                 "--as-of", str(daily["day"]), "--full-reload"]) == EXIT_OK  # fmt: skip
+                 "--as-of", str(daily.day), "--full-reload"]) == EXIT_OK  # fmt: skip
     [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
     statuses = query(
         warehouse,
@@ -131,7 +132,7 @@ def test_full_reload_loads_every_file_again_and_keeps_the_marts_and_history(
         warehouse,
         "select count(*), count(distinct _source_file), min(_run_id) = max(_run_id) "
         "from staging.stg_shop__orders",
-    ) == [(daily["counts"]["orders"] + 1, 2, True)]  # type: ignore[index]
+    ) == [(daily.counts["orders"] + 1, 2, True)]
     assert query(warehouse, marts_sql) == rfm_before
     # --full-refresh never rebuilds the history marts (full_refresh: false)
     assert query(warehouse, history_sql) == history_before

@@ -220,3 +220,21 @@ def test_a_file_with_a_new_column_widens_the_quarantine(
     assert con.execute("select order_id, coupon, _reason from quarantine.orders").fetchall() == [
         ("O5", "SPRING", "ordered_at: cannot parse 'yesterday' as timestamp")
     ]
+
+
+def test_totals_add_up_the_files_read_this_run(
+    con: duckdb.DuckDBPyConnection, sources: Path
+) -> None:
+    sync(con, ORDERS, sources, "run-1")
+    write(
+        sources / "orders" / "2026-07-01.csv",
+        "order_id,customer_id,ordered_at,amount,coupon\nO4,C1,2026-07-01,5,X\nO5,,2026-07-01,1,\n",
+    )
+    write(sources / "orders" / "2026-07-02.csv", ORDERS_HEADER + "O6,C2,someday,2\n")
+    totals = sync(con, ORDERS, sources, "run-2").totals()
+    assert (totals.status, totals.rows_read, totals.rows_loaded, totals.rows_quarantined) == (
+        "loaded", 3, 1, 2,
+    )  # fmt: skip
+    assert totals.quarantine_reasons == {"missing customer_id": 1, "unparseable ordered_at": 1}
+    assert totals.extra_columns == ("coupon",)
+    assert "product_id" in totals.missing_columns and "coupon" not in totals.missing_columns
