@@ -19,7 +19,9 @@
 {% endmacro %}
 
 
+{#- A post-hook of the fact staging: nothing on Spark, where that staging is a view. -#}
 {% macro delete_replaced_loads(raw_relation) %}
+    {%- if fact_staging_materialization() == 'incremental' %}
     delete from {{ this }} as staged
     where not exists (
         select 1
@@ -28,4 +30,5 @@
             loaded._source_file = staged._source_file
             and loaded._run_id = staged._run_id
     )
+    {%- endif %}
 {% endmacro %}

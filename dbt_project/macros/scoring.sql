@@ -10,14 +10,41 @@
 
     `value` must grow the better the customer is (e.g. -recency_days); it must not be null. -#}
 {% macro quintile_cut_points(value) -%}
+    {{ return(adapter.dispatch('quintile_cut_points', 'customer_tiers')(value)) }}
+{%- endmacro %}
+
+{% macro default__quintile_cut_points(value) -%}
     quantile_disc({{ value }}, cast([0.2, 0.4, 0.6, 0.8] as decimal(2, 1) []))
+{%- endmacro %}
+
+{#- Spark: exact quantiles would gather every value in one task, so the cut points come from
+    Spark's percentile sketch (percentile_approx, the same positions as quantile_disc). Its rank
+    error is at most n / percentile_accuracy (var, default 10000: 0.01% of the customers), so
+    a score's share of customers is within 0.01 percentage point of the exact one; below about
+    5,000 customers the sketch keeps every value and the cut points are exact. -#}
+{% macro spark__quintile_cut_points(value) -%}
+    percentile_approx({{ value }}, array(0.2, 0.4, 0.6, 0.8), {{ var('percentile_accuracy', 10000) }})
 {%- endmacro %}
 
 
 {#- The score of `value` against the cut points of quintile_cut_points(value). -#}
 {% macro quintile_score(value, cut_points) -%}
     1
-    {%- for k in range(1, 5) %} + cast({{ value }} > {{ cut_points }}[{{ k }}] as bigint){% endfor %}
+    {%- for k in range(1, 5) %} + cast({{ value }} > {{ cut_point(cut_points, k) }} as bigint){% endfor %}
+{%- endmacro %}
+
+
+{#- The k-th (1-based) element of a list of cut points. -#}
+{% macro cut_point(cut_points, k) -%}
+    {{ return(adapter.dispatch('cut_point', 'customer_tiers')(cut_points, k)) }}
+{%- endmacro %}
+
+{% macro default__cut_point(cut_points, k) -%}
+    {{ cut_points }}[{{ k }}]
+{%- endmacro %}
+
+{% macro spark__cut_point(cut_points, k) -%}
+    element_at({{ cut_points }}, {{ k }})
 {%- endmacro %}
 
 

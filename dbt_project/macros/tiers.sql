@@ -17,9 +17,9 @@
 {% macro tier_value_signals(level) -%}
     {%- set value = level.value -%}
     (
-        {{ is_one_of('abc_class', value.abc_classes) if value.abc_classes is not none else 'false' }}::integer
-        + {{ is_one_of('value_class', value.value_classes) if value.value_classes is not none else 'false' }}::integer
-        + {{ 'coalesce(clv_top_share <= ' ~ value.clv_top_share ~ ', false)' if value.clv_top_share is not none else 'false' }}::integer
+        cast({{ is_one_of('abc_class', value.abc_classes) if value.abc_classes is not none else 'false' }} as integer)
+        + cast({{ is_one_of('value_class', value.value_classes) if value.value_classes is not none else 'false' }} as integer)
+        + cast({{ 'coalesce(clv_top_share <= ' ~ value.clv_top_share ~ ', false)' if value.clv_top_share is not none else 'false' }} as integer)
     )
 {%- endmacro %}
 
@@ -86,7 +86,7 @@
                 {{ sql_string(row.tier) }},
                 {{ sql_string(row.stage) }},
                 {{ sql_string(row.playbook) }},
-                {{ row.contact_every_days if row.contact_every_days is not none else 'null' }}::integer,
+                cast({{ row.contact_every_days if row.contact_every_days is not none else 'null' }} as integer),
                 {{ sql_string(row.channel) }},
                 {{ sql_string(row.benefits) }},
                 {{ sql_string(row.care_actions | join('; ')) }}
@@ -100,7 +100,7 @@
 
 {#- The first day after `after` on the cadence counted from `anchor`: anchor + k x every, k >= 1. -#}
 {% macro next_on_cadence(anchor, after, every) -%}
-    ({{ anchor }} + cast(({{ every }}) * (floor(({{ after }} - {{ anchor }}) / ({{ every }})) + 1) as integer))
+    ({{ anchor }} + cast(({{ every }}) * (floor({{ days_between(anchor, after) }} / ({{ every }})) + 1) as integer))
 {%- endmacro %}
 
 

@@ -6,6 +6,8 @@ configuration (config/tiers.yml) so the configuration-driven macros render as th
 
 from typing import Any
 
+import jinja2
+
 from orchestration.config import load_config
 
 _VARS = load_config().dbt_vars(None)
@@ -13,3 +15,38 @@ _VARS = load_config().dbt_vars(None)
 
 def var(name: str, default: Any = None) -> Any:
     return _VARS.get(name, default) if _VARS.get(name) is not None else default
+
+
+class _Target:
+    """dbt's `target`: the models are linted as DuckDB renders them (the default target)."""
+
+    type = "duckdb"
+    name = "duckdb"
+    schema = "main"
+
+
+target = _Target()
+
+
+class _Adapter:
+    """dbt's `adapter.dispatch`, resolved to the `default__` macro (DuckDB's form), which the
+    Jinja context holds: sqlfluff loads every macro of dbt_project/macros into it."""
+
+    @staticmethod
+    @jinja2.pass_context
+    def dispatch(context: Any, name: str, macro_namespace: str | None = None) -> Any:
+        return context[f"default__{name}"]
+
+
+adapter = _Adapter()
+
+
+class _Dbt:
+    """dbt's cross-database macros the models use, as dbt-duckdb renders them."""
+
+    @staticmethod
+    def type_string() -> str:
+        return "varchar"
+
+
+dbt = _Dbt()

@@ -50,7 +50,7 @@ per_customer as (
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
         count(*) - 1 as frequency,
-        max(order_date) - min(order_date) as recency,
+        {{ days_between('min(order_date)', 'max(order_date)') }} as recency,
         coalesce(avg(day_value) filter (where day_number > 1), 0) as monetary
 
     from numbered
@@ -66,7 +66,7 @@ summarized as (
         per_customer.last_purchase_date,
         per_customer.frequency,
         per_customer.recency,
-        as_of.as_of - per_customer.first_purchase_date as t,
+        {{ days_between('per_customer.first_purchase_date', 'as_of.as_of') }} as t,
         cast(per_customer.monetary as double) as monetary,
         as_of.as_of
 

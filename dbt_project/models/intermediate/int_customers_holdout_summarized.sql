@@ -59,7 +59,7 @@ summarized as (
         calibration.customer_id,
         calibration.frequency as calibration_frequency,
         count(purchase_days.order_date) as holdout_purchase_days,
-        holdout_end.holdout_end - calibration.as_of as holdout_days
+        {{ days_between('calibration.as_of', 'holdout_end.holdout_end') }} as holdout_days
 
     from calibration
     cross join holdout_end

@@ -39,8 +39,8 @@ dated as (
     select
         per_customer.*,
         as_of.as_of,
-        as_of.as_of - per_customer.last_order_date as recency_days,
-        as_of.as_of - per_customer.first_order_date as tenure_days
+        {{ days_between('per_customer.last_order_date', 'as_of.as_of') }} as recency_days,
+        {{ days_between('per_customer.first_order_date', 'as_of.as_of') }} as tenure_days
 
     from per_customer
     cross join as_of

@@ -59,19 +59,19 @@ derived as (
 
     select
         buyers.customer_id,
-        cast(null as varchar) as customer_name,
-        cast(null as varchar) as phone,
-        cast(null as varchar) as email,
-        cast(null as varchar) as gender,
+        cast(null as {{ dbt.type_string() }}) as customer_name,
+        cast(null as {{ dbt.type_string() }}) as phone,
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as gender,
         cast(null as date) as birth_date,
-        cast(null as varchar) as city,
-        cast(null as varchar) as region,
-        cast(null as varchar) as income_band,
-        cast(null as varchar) as occupation,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as region,
+        cast(null as {{ dbt.type_string() }}) as income_band,
+        cast(null as {{ dbt.type_string() }}) as occupation,
         cast(null as date) as signup_date,
-        cast(null as varchar) as member_level,
-        cast(null as varchar) as account_manager_id,
-        cast(null as varchar) as interests,
+        cast(null as {{ dbt.type_string() }}) as member_level,
+        cast(null as {{ dbt.type_string() }}) as account_manager_id,
+        cast(null as {{ dbt.type_string() }}) as interests,
         false as has_profile
 
     from buyers

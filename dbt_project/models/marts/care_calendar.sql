@@ -19,13 +19,19 @@ profiles as (
 
 ),
 
+as_of as (
+
+    select * from {{ ref('int_as_of_resolved') }}
+
+),
+
 callback_steps as (
 
     select
         customer_id,
         next_contact_on,
         contact_every_days,
-        unnest(range(0, {{ days_ahead }} // contact_every_days + 1)) as step
+        {{ steps_to(int_div(days_ahead, 'contact_every_days')) }} as step
 
     from tiers
     where contact_every_days is not null
@@ -43,6 +49,23 @@ callbacks as (
 
 ),
 
+-- the analysis year and the next one
+years as (
+
+    select
+        as_of,
+        year(as_of) as birthday_year
+
+    from as_of
+    union all
+    select
+        as_of,
+        year(as_of) + 1 as birthday_year
+
+    from as_of
+
+),
+
 birthdays as (
 
     select
@@ -53,21 +76,21 @@ birthdays as (
             when
                 month(profiles.birth_date) = 2 and day(profiles.birth_date) = 29
                 and not (
-                    (years.year % 4 = 0 and years.year % 100 <> 0) or years.year % 400 = 0
+                    (years.birthday_year % 4 = 0 and years.birthday_year % 100 <> 0)
+                    or years.birthday_year % 400 = 0
                 )
-                then make_date(years.year, 2, 28)
-            else make_date(years.year, month(profiles.birth_date), day(profiles.birth_date))
+                then make_date(years.birthday_year, 2, 28)
+            else make_date(years.birthday_year, month(profiles.birth_date), day(profiles.birth_date))
         end as due_on,
         'birthday_greeting' as action
 
     from tiers
     inner join profiles on tiers.customer_id = profiles.customer_id
-    cross join
-        unnest([year(tiers.as_of), year(tiers.as_of) + 1]) as years (year)
+    inner join years on tiers.as_of = years.as_of
     where
         profiles.birth_date is not null
         and tiers.contact_every_days is not null
-        and list_contains(string_split(tiers.care_actions, '; '), 'birthday_greeting')
+        and concat('; ', tiers.care_actions, '; ') like '%; birthday_greeting; %'
 
 ),
 
@@ -91,7 +114,7 @@ listed as (
         tiers.lifecycle_stage,
         tiers.playbook,
         tiers.as_of,
-        due.due_on - tiers.as_of as days_from_as_of
+        {{ days_between('tiers.as_of', 'due.due_on') }} as days_from_as_of
 
     from due
     inner join tiers on due.customer_id = tiers.customer_id

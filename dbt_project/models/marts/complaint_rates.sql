@@ -146,7 +146,7 @@ final as (
         dimension_value,
         complaints,
         orders,
-        round(100.0 * complaints / nullif(orders, 0), 2) as complaints_per_100_orders
+        round(cast(complaints as double) * 100 / nullif(orders, 0), 2) as complaints_per_100_orders
 
     from joined
 

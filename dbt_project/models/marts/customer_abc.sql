@@ -58,21 +58,24 @@ value_counts as (
 
 ),
 
+cumulative as (
+
+    {{ cumulative_from_top('value_counts', 'basis', 'value', ['customers_with_value', 'value_total']) }}
+
+),
+
 cumulated as (
 
     select
         basis,
         value,
         customers_with_value,
-        cast(sum(customers_with_value) over at_or_above as bigint) as customers_at_or_above,
-        cast(sum(customers_with_value) over (partition by basis) as bigint) as customers_in_basis,
-        sum(value_total) over at_or_above as value_at_or_above,
-        sum(value_total) over (partition by basis) as value_in_basis
+        cast(customers_with_value_at_or_above as bigint) as customers_at_or_above,
+        cast(customers_with_value_in_group as bigint) as customers_in_basis,
+        value_total_at_or_above as value_at_or_above,
+        value_total_in_group as value_in_basis
 
-    from value_counts
-    window at_or_above as (
-        partition by basis order by value desc rows between unbounded preceding and current row
-    )
+    from cumulative
 
 ),
 
@@ -84,7 +87,9 @@ ranked as (
         cast(by_basis.value as decimal(18, 4)) as value,
         -- value per month of the customer's tenure (at least one month of 30.4375 days)
         cast(by_basis.value as double)
-        / greatest(1.0, (by_basis.as_of - by_basis.first_order_date) / 30.4375) as value_per_month,
+        / greatest(
+            1.0, cast({{ days_between('by_basis.first_order_date', 'by_basis.as_of') }} as double) / 30.4375
+        ) as value_per_month,
         -- equal values share a rank (1, 2, 2, 4): 1 + the customers with a greater value
         cumulated.customers_at_or_above - cumulated.customers_with_value + 1 as rank,
         cumulated.customers_at_or_above,

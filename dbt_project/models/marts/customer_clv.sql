@@ -33,9 +33,9 @@ historical as (
 
     select
         customer_id,
-        monetary / frequency as avg_order_value,
+        cast(monetary as double) / frequency as avg_order_value,
         -- purchases per year over the customer's tenure (at least 30 days)
-        frequency * 365.25 / greatest(tenure_days, 30) as purchases_per_year,
+        cast(frequency as double) * 365.25 / greatest(tenure_days, 30) as purchases_per_year,
         monetary as total_net_revenue,
         profit as profit_contribution
 
@@ -51,7 +51,7 @@ joined as (
         summary.frequency,
         summary.recency,
         summary.t,
-        summary.as_of - summary.last_purchase_date as days_since_last_order,
+        {{ days_between('summary.last_purchase_date', 'summary.as_of') }} as days_since_last_order,
         summary.monetary as repeat_avg_value,
         historical.avg_order_value,
         historical.purchases_per_year,
@@ -61,7 +61,8 @@ joined as (
         * {{ cfg('clv.lifespan_years') }} as historical_clv,
         historical.total_net_revenue,
         historical.profit_contribution,
-        historical.profit_contribution / nullif(totals.total_profit, 0) as profit_share,
+        cast(historical.profit_contribution as double)
+        / nullif(totals.total_profit, 0) as profit_share,
         predictions.p_alive,
         predictions.expected_purchases_365d,
         predictions.expected_avg_order_value,

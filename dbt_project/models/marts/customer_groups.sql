@@ -36,7 +36,7 @@ declared as (
 
     select
         customer_id,
-        unnest(string_split(interests, ';')) as interest
+        {{ split_to_rows('interests', ';') }} as interest
 
     from profiles
     where interests is not null
@@ -84,9 +84,12 @@ aged as (
 
     select
         customer_id,
-        date_diff('year', birth_date, as_of)
+        -- full years: one less when this year's birthday is still to come
+        year(as_of) - year(birth_date)
         - case
-            when strftime(as_of, '%m%d') < strftime(birth_date, '%m%d') then 1 else 0
+            when month(as_of) * 100 + day(as_of) < month(birth_date) * 100 + day(birth_date)
+                then 1
+            else 0
         end as age
 
     from profiles

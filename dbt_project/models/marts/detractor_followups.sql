@@ -58,7 +58,7 @@ items as (
         as_of,
         nps_score as score,
         'nps 0-10' as score_scale,
-        cast(null as varchar) as feedback_category,
+        cast(null as {{ dbt.type_string() }}) as feedback_category,
         survey_comment as item_text
 
     from latest_responses
@@ -96,7 +96,7 @@ final as (
         items.is_known_customer,
         items.item_date,
         items.item_at,
-        items.as_of - items.item_date as days_waiting,
+        {{ days_between('items.item_date', 'items.as_of') }} as days_waiting,
         items.score,
         items.score_scale,
         items.feedback_category,

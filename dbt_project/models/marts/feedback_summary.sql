@@ -39,7 +39,19 @@ with_total as (
 
     select * from by_period
     union all
-    select * replace ('all' as feedback_category) from by_period
+    select
+        period_type,
+        period,
+        period_start,
+        period_end,
+        as_of,
+        'all' as feedback_category,
+        rating,
+        is_low_rating,
+        is_complaint,
+        is_known_customer
+
+    from by_period
 
 ),
 

@@ -63,8 +63,9 @@ compared as (
 
     select
         *,
-        avg(weighted_load) filter (where is_active) over () as mean_weighted_load,
-        weighted_load / nullif(avg(weighted_load) filter (where is_active) over (), 0)
+        avg(cast(weighted_load as double)) filter (where is_active) over () as mean_weighted_load,
+        cast(weighted_load as double)
+        / nullif(avg(cast(weighted_load as double)) filter (where is_active) over (), 0)
             as load_vs_mean
 
     from loaded

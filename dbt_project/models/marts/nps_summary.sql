@@ -102,7 +102,7 @@ final as (
         detractors,
         round(nps_exact, 2) as nps,
         round(1.96 * nps_se, 2) as nps_moe_95,
-        round(100.0 * csat_satisfied / nullif(csat_responses, 0), 2) as csat,
+        round(cast(csat_satisfied as double) * 100 / nullif(csat_responses, 0), 2) as csat,
         csat_responses,
         responses < {{ cfg('voice.min_responses') }} as small_sample,
         unknown_customer_responses,

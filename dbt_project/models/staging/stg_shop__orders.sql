@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=fact_staging_materialization(),
         on_schema_change='fail',
         post_hook="{{ delete_replaced_loads(source('shop', 'orders')) }}",
     )

@@ -3,7 +3,7 @@
 
 select
     {{ combination_of_columns | join(', ') }},
-    count(*) as occurrences,
+    count(*) as occurrences
 from {{ model }}
 group by {{ combination_of_columns | join(', ') }}
 having count(*) > 1

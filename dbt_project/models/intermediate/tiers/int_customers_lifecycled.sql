@@ -66,7 +66,7 @@ signals as (
         facts.last_order_date,
         coalesce(facts.frequency, 0) as frequency,
         coalesce(facts.monetary, 0) as monetary,
-        as_of.as_of - facts.first_order_date as days_since_first_order,
+        {{ days_between('facts.first_order_date', 'as_of.as_of') }} as days_since_first_order,
         facts.recency_days as days_since_last_order,
         -- the model's rhythm only: without a fit customer_clv carries the observed gap between
         -- orders for the churn list, and the fixed fallback limits apply here instead

@@ -12,17 +12,37 @@ lifecycled as (
 
 ),
 
+clv_counts as (
+
+    select
+        'predicted' as clv_group,
+        predicted_clv_365d,
+        count(*) as customers
+
+    from lifecycled
+    where predicted_clv_365d is not null
+    group by predicted_clv_365d
+
+),
+
+clv_cumulative as (
+
+    {{ cumulative_from_top('clv_counts', 'clv_group', 'predicted_clv_365d', ['customers']) }}
+
+),
+
 clv_ranked as (
 
     -- a customer is in the top share s when the customers predicted at least as much as them
     -- are no more than s of everyone with a prediction (ties never split, as in ABC)
     select
-        customer_id,
-        count(*) over (order by predicted_clv_365d desc)
-        / count(*) over () as clv_top_share
+        lifecycled.customer_id,
+        cast(clv_cumulative.customers_at_or_above as double)
+        / clv_cumulative.customers_in_group as clv_top_share
 
     from lifecycled
-    where predicted_clv_365d is not null
+    inner join clv_cumulative
+        on lifecycled.predicted_clv_365d = clv_cumulative.predicted_clv_365d
 
 ),
 
