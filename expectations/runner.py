@@ -56,6 +56,7 @@ from great_expectations.core import (
     ExpectationSuiteValidationResult,
     ExpectationValidationResult,
 )
+from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -236,13 +237,10 @@ def _engine_kwargs(db_path: Path, schema: str) -> dict[str, Any]:
     return {"creator": lambda: _connect(db_path, schema), "poolclass": sa.pool.StaticPool}
 
 
-@contextmanager
-def _duckdb_datasource(db_path: Path, schema: str) -> Iterator[SQLDatasource]:
-    """An offline GE context with a DuckDB datasource; all connections closed on exit."""
-    if not _IDENTIFIER.fullmatch(schema):
-        raise ValueError(f"schema must be a plain identifier, got {schema!r}")
+def _offline_context() -> AbstractDataContext:
+    """An ephemeral GE context: in-memory stores, no analytics, no progress bars."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    context = gx.get_context(
+    return gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(),
@@ -250,6 +248,14 @@ def _duckdb_datasource(db_path: Path, schema: str) -> Iterator[SQLDatasource]:
             progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
         ),
     )
+
+
+@contextmanager
+def _duckdb_datasource(db_path: Path, schema: str) -> Iterator[SQLDatasource]:
+    """An offline GE context with a DuckDB datasource; all connections closed on exit."""
+    if not _IDENTIFIER.fullmatch(schema):
+        raise ValueError(f"schema must be a plain identifier, got {schema!r}")
+    context = _offline_context()
     datasource = context.data_sources.add_sql(
         name=f"duckdb_{schema}",
         connection_string=f"duckdb:///{db_path}",

@@ -16,6 +16,19 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target-{worker}"
 
 
+# The longest test files, started first: pytest-xdist (--dist loadfile) hands files to the two
+# workers in collection order, so a long file collected last would run alone at the end.
+LONGEST_FIRST = ("tests/e2e/test_spark.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each group stays
+
+
 def write_csv(
     path: Path, header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8"
 ) -> Path:
