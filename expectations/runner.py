@@ -70,7 +70,7 @@ Severity = Literal["error", "warning"]
 
 _GX_SEVERITY: dict[Severity, str] = {"error": "critical", "warning": "warning"}
 _SAMPLE = 5  # example unexpected values kept per expectation
-_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": _SAMPLE}
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": _SAMPLE}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -237,7 +237,7 @@ def _engine_kwargs(db_path: Path, schema: str) -> dict[str, Any]:
     return {"creator": lambda: _connect(db_path, schema), "poolclass": sa.pool.StaticPool}
 
 
-def _offline_context() -> AbstractDataContext:
+def offline_context() -> AbstractDataContext:
     """An ephemeral GE context: in-memory stores, no analytics, no progress bars."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     return gx.get_context(
@@ -255,7 +255,7 @@ def _duckdb_datasource(db_path: Path, schema: str) -> Iterator[SQLDatasource]:
     """An offline GE context with a DuckDB datasource; all connections closed on exit."""
     if not _IDENTIFIER.fullmatch(schema):
         raise ValueError(f"schema must be a plain identifier, got {schema!r}")
-    context = _offline_context()
+    context = offline_context()
     datasource = context.data_sources.add_sql(
         name=f"duckdb_{schema}",
         connection_string=f"duckdb:///{db_path}",
@@ -283,7 +283,15 @@ def validate_source(db_path: Path, source: str, *, schema: str = "raw") -> Suite
     with _duckdb_datasource(Path(db_path), schema) as datasource:
         asset = datasource.add_table_asset(name=source, table_name=source)
         batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
-        result = batch.validate(suite, result_format=_RESULT_FORMAT)
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
+    return suite_outcome(source, result, started)
+
+
+def suite_outcome(
+    source: str, result: ExpectationSuiteValidationResult, started: float
+) -> SuiteOutcome:
+    """The outcome of a suite validated since `started` (time.perf_counter()), on any engine:
+    it fails when an expectation of severity "error" failed."""
     outcomes = outcomes_of(result)
     return SuiteOutcome(
         source=source,

@@ -2,7 +2,7 @@
 
 Why: with the Spark engine the raw sources are Spark tables (Parquet in the Hive catalog,
 `raw.<source>`) rather than tables of the DuckDB file, and they must pass the same gate: the
-suite of `suite_for(source)`, with outcomes built by the DuckDB runner's own `outcomes_of`
+suite of `suite_for(source)`, with outcomes built by the DuckDB runner's own `suite_outcome`
 (expectations/runner.py), so the two engines' outcomes compare one to one.
 
 Design: GE's Spark datasource with the table as a dataframe asset, so every metric is computed
@@ -29,11 +29,11 @@ import time
 from typing import TYPE_CHECKING
 
 from expectations.runner import (
-    _RESULT_FORMAT,
+    RESULT_FORMAT,
     SuiteOutcome,
-    _offline_context,
-    outcomes_of,
+    offline_context,
     suite_for,
+    suite_outcome,
 )
 
 if TYPE_CHECKING:
@@ -49,16 +49,9 @@ def validate_spark_table(
     suite = suite_for(source)
     started = time.perf_counter()
     df = spark.table(table or f"{RAW_DATABASE}.{source}")
-    datasource = _offline_context().data_sources.add_spark(name="spark", persist=False)
+    datasource = offline_context().data_sources.add_spark(name="spark", persist=False)
     asset = datasource.add_dataframe_asset(name=source)
     batch_definition = asset.add_batch_definition_whole_dataframe("whole_dataframe")
     batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
-    result = batch.validate(suite, result_format=_RESULT_FORMAT)
-    outcomes = outcomes_of(result)
-    return SuiteOutcome(
-        source=source,
-        success=not any(o.severity == "error" and not o.success for o in outcomes),
-        outcomes=outcomes,
-        elapsed_seconds=time.perf_counter() - started,
-        validation_result=result,
-    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    return suite_outcome(source, result, started)

@@ -205,7 +205,13 @@ class SparkBuild:
         return not self.failed_checks and self.dbt is not None and self.dbt.success
 
 
-def build_on_spark(warehouse: Path, spark_dir: Path, marts_out: Path, dbt_vars: str) -> SparkBuild:
+def build_on_spark(
+    warehouse: Path,
+    spark_dir: Path,
+    marts_out: Path,
+    dbt_vars: str,
+    dbt_exclude: str | None = None,
+) -> SparkBuild:
     """Land the sources of a DuckDB warehouse (`tiers run`'s: the loaded files, the fits and
     the assignment) as Spark tables, run the source suites in Spark, `dbt build` every model
     and test on Spark, and export the marts to `marts_out`. Stops before dbt when a blocking
@@ -236,8 +242,9 @@ def build_on_spark(warehouse: Path, spark_dir: Path, marts_out: Path, dbt_vars: 
     lap("source_checks")
     if outcome.failed_checks:
         return outcome
+    exclude = ["--exclude", dbt_exclude] if dbt_exclude else []
     outcome.dbt = run_dbt(
-        ["build", "--vars", dbt_vars],
+        ["build", "--vars", dbt_vars, *exclude],
         target_path=spark_dir / "dbt_target",
         log_path=spark_dir / "dbt_logs",
     )
@@ -262,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spark-dir", type=Path, required=True, help="metastore and tables")
     parser.add_argument("--marts-out", type=Path, required=True, help="Parquet copy of the marts")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None)
+    parser.add_argument("--dbt-exclude", help="dbt selector of nodes to leave out of the build")
     args = parser.parse_args(argv)
     if not args.warehouse.is_file():
         parser.error(f"--warehouse {args.warehouse}: no such file")
@@ -269,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["TIERS_SPARK_DIR"] = str(args.spark_dir.resolve())
     dbt_vars = load_config().dbt_vars_json(args.as_of)
     try:
-        outcome = build_on_spark(args.warehouse, args.spark_dir, args.marts_out, dbt_vars)
+        outcome = build_on_spark(
+            args.warehouse, args.spark_dir, args.marts_out, dbt_vars, args.dbt_exclude
+        )
     except SparkEngineError as exc:
         print(f"error: {exc}", flush=True)
         return 2

@@ -1,7 +1,7 @@
 """Run by tests/e2e/test_spark.py in a process of its own (one Spark process at a time).
 
 The two macros that replace whole-table windows on Spark, compiled by dbt for each target and
-run on synthetic customers: enough of them (200,000) that Spark's percentile sketch no longer
+run on synthetic customers: enough of them (100,000) that Spark's percentile sketch no longer
 keeps every value.
 
 - quintile_cut_points: approximate on Spark, exact on DuckDB. Prints, per score, the share of
@@ -27,7 +27,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-CUSTOMERS = 200_000
+CUSTOMERS = 100_000
 SCORES = {"r": "-recency_days", "f": "frequency", "m": "monetary"}
 SPLIT = "-- next statement --"
 
@@ -85,6 +85,7 @@ def main() -> None:
         SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
