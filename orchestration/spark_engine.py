@@ -172,7 +172,8 @@ def _results(result: Any) -> Iterable[Any]:
 
 def export_marts(spark: SparkSession, out_dir: Path, schema: str = MART_SCHEMA) -> list[str]:
     """Every table of `schema` as `out_dir/<table>/` Parquet, for BI tools. Written next to
-    `out_dir` first and swapped in with two renames, so a reader never sees half a set."""
+    `out_dir` first and swapped in with two renames: a reader finds the old set or the new
+    one, never a mix (between the two renames, for an instant, none)."""
     building = out_dir.with_name(out_dir.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)

@@ -227,5 +227,5 @@ def test_spark_scores_are_within_half_a_point_of_the_exact_shares(
 
 def test_spark_cumulative_totals_are_exact(scale_probe: dict[str, Any]) -> None:
     # ABC ranks and shares: range buckets instead of one window, same rows as DuckDB's window
-    assert scale_probe["cumulative_rows"] == scale_probe["cumulative_rows_spark"] > 90_000
+    assert scale_probe["cumulative_rows"] == scale_probe["cumulative_rows_spark"] > 50_000
     assert scale_probe["cumulative_rows_differing"] == 0
