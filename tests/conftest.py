@@ -16,9 +16,16 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target-{worker}"
 
 
-# The longest test files, started first: pytest-xdist (--dist loadfile) hands files to the two
-# workers in collection order, so a long file collected last would run alone at the end.
-LONGEST_FIRST = ("tests/e2e/test_spark.py",)
+# The longest test files, longest first (as measured with --durations): pytest-xdist (--dist
+# loadfile) hands files to the two workers in collection order, so a long file collected last
+# would run alone at the end while the other worker waits.
+LONGEST_FIRST = (
+    "tests/e2e/test_spark.py",
+    "tests/e2e/test_tiers.py",
+    "tests/e2e/test_incremental.py",
+    "tests/e2e/test_backfill.py",
+    "tests/e2e/test_pipeline.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
