@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,6 @@ def synthetic_customers(seed: int = 11) -> pd.DataFrame:
 def compile_inline(sql: str, target: str, work: Path) -> str:
     from dbt.cli.main import dbtRunner
 
-    sys.path.insert(0, str(REPO))
     from orchestration.config import load_config
 
     command = [

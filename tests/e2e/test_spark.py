@@ -74,7 +74,6 @@ def spark_build(
         "outcome": outcome,
         "marts": root / "marts",
         "warehouse": warehouse,
-        "as_of": as_of,
         "spark_dir": root / "spark",
     }
 

@@ -35,26 +35,6 @@ by_period as (
 
 ),
 
-with_total as (
-
-    select * from by_period
-    union all
-    select
-        period_type,
-        period,
-        period_start,
-        period_end,
-        as_of,
-        'all' as feedback_category,
-        rating,
-        is_low_rating,
-        is_complaint,
-        is_known_customer
-
-    from by_period
-
-),
-
 summarized as (
 
     select
@@ -63,7 +43,8 @@ summarized as (
         period_start,
         period_end,
         as_of,
-        feedback_category,
+        -- the second grouping set has no category: the total of the period
+        coalesce(feedback_category, 'all') as feedback_category,
         count(*) as feedback_items,
         count(rating) as rated_items,
         round(avg(rating), 2) as avg_rating,
@@ -71,8 +52,11 @@ summarized as (
         count(*) filter (where is_complaint) as complaints,
         count(*) filter (where not is_known_customer) as anonymous_items
 
-    from with_total
-    group by period_type, period, period_start, period_end, as_of, feedback_category
+    from by_period
+    group by grouping sets (
+        (period_type, period, period_start, period_end, as_of, feedback_category),
+        (period_type, period, period_start, period_end, as_of)
+    )
 
 )
 
