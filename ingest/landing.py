@@ -6,7 +6,9 @@ the same name, `<sources>/orders/`, into which any number of files are dropped, 
 each, say. The warehouse remembers every file it loaded in `raw.loaded_files` (name, size,
 sha256 and the settings it was loaded with), so a run
 
-* skips a file it loaded before with the same size and checksum: its rows stay as they are;
+* skips a file it loaded before with the same size and checksum: its rows stay as they are
+  (a file whose size and modification time are those recorded is not read again, see
+  `_stat_key`);
 * loads a new file, appending its rows to raw.<source> and quarantine.<source>;
 * reloads a changed file: its earlier rows are deleted first, then it is loaded again;
 * for the top-level `<source>.csv`, which is the full current export, deletes the rows of a
@@ -21,6 +23,7 @@ as does `full_reload`.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +51,10 @@ from ingest.sources import SourceSpec
 LOADED_FILES_TABLE = f"{RAW_SCHEMA}.loaded_files"
 # Bumped when the loader parses values differently, so rows loaded by an older one are reloaded.
 LOADER_VERSION = "2"
+# A file's modification time is trusted only once it is this much older than the moment it
+# was looked at: a file rewritten within the clock's granularity of the look (same size, same
+# time stamp) could otherwise pass as unchanged. Such files are checksummed again next run.
+_SETTLED_NS = 2_000_000_000
 # Names a writer uses while a file is still being copied in; never loaded.
 _PARTIAL_PREFIXES = (".", "~")
 _PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
@@ -64,8 +71,13 @@ CREATE TABLE IF NOT EXISTS {LOADED_FILES_TABLE} (
     rows_loaded BIGINT,
     rows_quarantined BIGINT,
     run_id VARCHAR,
-    loaded_at TIMESTAMP
+    loaded_at TIMESTAMP,
+    mtime_ns BIGINT
 )"""
+# Warehouses from before the column: the first run checksums every file once, as before.
+_LOADED_FILES_MIGRATION = (
+    f"ALTER TABLE {LOADED_FILES_TABLE} ADD COLUMN IF NOT EXISTS mtime_ns BIGINT"
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class _Tracked:
     bytes: int
     sha256: str
     settings: str
+    mtime_ns: int | None
 
 
 @dataclass
@@ -167,7 +180,8 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 
 def _tracked(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, _Tracked]:
     rows = con.execute(
-        f"SELECT name, path, bytes, sha256, settings FROM {LOADED_FILES_TABLE} WHERE source = ?",
+        f"SELECT name, path, bytes, sha256, settings, mtime_ns FROM {LOADED_FILES_TABLE} "
+        "WHERE source = ?",
         [spec.name],
     ).fetchall()
     return {r[0]: _Tracked(*r) for r in rows}
@@ -210,14 +224,40 @@ def _remember(
     settings: str,
     run_id: str,
     loaded_at: datetime,
+    mtime_ns: int | None,
 ) -> None:
     con.execute(
-        f"INSERT INTO {LOADED_FILES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {LOADED_FILES_TABLE} (source, name, path, bytes, sha256, settings, "
+        "rows_read, rows_loaded, rows_quarantined, run_id, loaded_at, mtime_ns) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.source, name, result.file, result.bytes, result.sha256, settings,
             result.rows_read, result.rows_loaded, result.rows_quarantined, run_id, loaded_at,
+            mtime_ns,
         ],
     )  # fmt: skip
+
+
+def _stat_key(path: Path) -> tuple[int, int | None]:
+    """Size and modification time (None while not yet settled, see _SETTLED_NS).
+
+    A file whose size and settled time are those recorded when it was loaded is taken as
+    unchanged without reading it, as make and rsync do: checksumming the unchanged files was
+    most of a daily run's ingest (3.4 s for the 1.1 GB of a million customers' files). A file
+    changed in place that keeps its size and gets its old time stamp back (`touch -d`,
+    `cp -p`/`rsync -t` of other content) is not noticed; `--full-reload` reads everything."""
+    stat = path.stat()
+    settled = time.time_ns() - stat.st_mtime_ns > _SETTLED_NS
+    return stat.st_size, stat.st_mtime_ns if settled else None
+
+
+def _note_mtime(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, name: str, mtime_ns: int | None
+) -> None:
+    con.execute(
+        f"UPDATE {LOADED_FILES_TABLE} SET mtime_ns = ? WHERE source = ? AND name = ?",
+        [mtime_ns, spec.name, name],
+    )
 
 
 def _unchanged(source: str, tracked: _Tracked) -> LoadResult:
@@ -247,6 +287,7 @@ def sync_source(
     settings = settings_fingerprint(privacy)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(_LOADED_FILES_DDL)
+    con.execute(_LOADED_FILES_MIGRATION)
     files = source_files(sources_dir, spec)
     tracked = _tracked(con, spec)
     if full_reload or not _in_step(con, spec, tracked, settings):
@@ -276,9 +317,26 @@ def sync_source(
         return sync
 
     for name, path in names.items():
-        facts = inspect_file(path)
         before = tracked.get(name)
+        try:
+            size, mtime_ns = _stat_key(path)
+        except OSError as err:
+            raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
+        if (
+            before
+            and before.mtime_ns is not None
+            and (before.bytes, before.mtime_ns)
+            == (
+                size,
+                mtime_ns,
+            )
+        ):
+            sync.results.append(_unchanged(spec.name, before))
+            continue
+        facts = inspect_file(path)
         if before and (before.bytes, before.sha256) == (facts.bytes, facts.sha256):
+            if mtime_ns != before.mtime_ns:  # same content, touched or copied again
+                _note_mtime(con, spec, name, mtime_ns)
             sync.results.append(_unchanged(spec.name, before))
             continue
         if before:
@@ -287,7 +345,8 @@ def sync_source(
         # A source without a landing folder is one file that replaces the table; appending
         # also checks keys against the other files' rows.
         result = load_file(con, spec, path, run_id, privacy, append=spec.landing, facts=facts)
-        _remember(con, name, result, settings, run_id, loaded_at)
+        # the time stamp of before the read: a change while reading is seen next run
+        _remember(con, name, result, settings, run_id, loaded_at, mtime_ns)
         sync.results.append(result)
 
     row = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{spec.name}").fetchone()

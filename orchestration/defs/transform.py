@@ -1,5 +1,6 @@
 """dbt models as Dagster assets: staging, intermediate and marts, with dbt tests as checks."""
 
+import os
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -7,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
-from orchestration.config import load_config
+from orchestration.config import dbt_environment, load_config
 from orchestration.project import TiersDbtCliResource, dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
 
@@ -65,7 +66,10 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         warehouse.ensure_build()
         as_of = date.fromisoformat(config.as_of) if config.as_of else None
-        dbt_vars = load_config().dbt_vars_json(as_of)
+        # dbt inherits this process's environment; the date goes there (AS_OF_ENV), not in
+        # the vars, so each day's invocations keep dbt's partial parse.
+        os.environ.update(dbt_environment(as_of))
+        dbt_vars = load_config().dbt_vars_json(None)
         args = ["build", "--vars", dbt_vars] + (["--full-refresh"] if config.full_refresh else [])
         yield from dbt.cli(args, context=context).stream()
 

@@ -5,6 +5,7 @@ Every count below is worked out by hand from the small inline files of its test.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest import landing
 from ingest.encoding import SourceError
 from ingest.landing import LOADED_FILES_TABLE, is_partial, landing_files, sync_source
 from ingest.privacy import Privacy
@@ -119,6 +121,77 @@ def test_same_size_other_content_is_a_change(con: duckdb.DuckDBPyConnection, sou
     result = sync(con, ORDERS, sources, "run-2")
     assert [r.status for r in result.results] == ["unchanged", "loaded"]
     assert con.execute("select amount from raw.orders where order_id = 'O3'").fetchone()[0] == 31
+
+
+def settle(*paths: Path, hours: float = 1) -> None:
+    """Date the files an hour back, as files that were written well before a run."""
+    for path in paths:
+        stamp = path.stat().st_mtime - hours * 3600
+        os.utime(path, (stamp, stamp))
+
+
+def refuse_to_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(path: Path) -> None:
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr(landing, "inspect_file", fail)
+
+
+def test_a_settled_file_with_its_recorded_size_and_time_is_not_read_again(
+    con: duckdb.DuckDBPyConnection, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top, day = sources / "orders.csv", sources / "orders" / "2026-06-30.csv"
+    settle(top, day)
+    sync(con, ORDERS, sources, "run-1")
+    recorded = con.execute(f"select name, mtime_ns from {LOADED_FILES_TABLE} order by name")
+    assert recorded.fetchall() == [
+        ("orders.csv", top.stat().st_mtime_ns),
+        ("orders/2026-06-30.csv", day.stat().st_mtime_ns),
+    ]
+    refuse_to_read(monkeypatch)
+    result = sync(con, ORDERS, sources, "run-2")
+    assert [r.status for r in result.results] == ["unchanged", "unchanged"]
+
+
+def test_a_fresh_time_stamp_is_not_trusted_so_a_quick_same_size_rewrite_is_seen(
+    con: duckdb.DuckDBPyConnection, sources: Path
+) -> None:
+    sync(con, ORDERS, sources, "run-1")  # files written just now: within the clock's grain
+    assert con.execute(f"select count(mtime_ns) from {LOADED_FILES_TABLE}").fetchone() == (0,)
+    day = sources / "orders" / "2026-06-30.csv"
+    stamp = day.stat().st_mtime_ns
+    write(day, ORDERS_HEADER + "O3,C1,2026-06-30,31\n")
+    os.utime(day, ns=(stamp, stamp))  # same size and, to the clock, the same time stamp
+    result = sync(con, ORDERS, sources, "run-2")
+    assert [r.status for r in result.results] == ["unchanged", "loaded"]
+
+
+def test_a_touched_file_with_the_same_content_is_checksummed_once_then_trusted(
+    con: duckdb.DuckDBPyConnection, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = sources / "orders" / "2026-06-30.csv"
+    settle(sources / "orders.csv", day, hours=2)
+    sync(con, ORDERS, sources, "run-1")
+    settle(day, hours=-1)  # touched: an hour later, content the same
+    result = sync(con, ORDERS, sources, "run-2")
+    assert [r.status for r in result.results] == ["unchanged", "unchanged"]
+    assert con.execute(
+        f"select mtime_ns from {LOADED_FILES_TABLE} where name = 'orders/2026-06-30.csv'"
+    ).fetchone() == (day.stat().st_mtime_ns,)
+    refuse_to_read(monkeypatch)
+    assert [r.status for r in sync(con, ORDERS, sources, "run-3").results] == [
+        "unchanged",
+        "unchanged",
+    ]
+
+
+def test_a_file_list_without_time_stamps_gets_the_column(
+    con: duckdb.DuckDBPyConnection, sources: Path
+) -> None:
+    sync(con, ORDERS, sources, "run-1")
+    con.execute(f"alter table {LOADED_FILES_TABLE} drop column mtime_ns")  # an older warehouse
+    result = sync(con, ORDERS, sources, "run-2")
+    assert [r.status for r in result.results] == ["unchanged", "unchanged"]  # by checksum
 
 
 def test_removed_files_top_level_rows_go_landed_rows_stay(
