@@ -4,6 +4,7 @@ sqlfluff renders the models with plain Jinja, not dbt; `var()` must return the r
 configuration (config/tiers.yml) so the configuration-driven macros render as they do in dbt.
 """
 
+import os
 from typing import Any
 
 import jinja2
@@ -15,6 +16,15 @@ _VARS = load_config().dbt_vars(None)
 
 def var(name: str, default: Any = None) -> Any:
     return _VARS.get(name, default) if _VARS.get(name) is not None else default
+
+
+def env_var(name: str, default: str | None = None) -> str:
+    """dbt's `env_var()`: the environment's value (TIERS_AS_OF, the analysis date), else the
+    default."""
+    value = os.environ.get(name, default)
+    if value is None:
+        raise KeyError(f"env_var: {name} is not set and has no default")
+    return value
 
 
 class _Target:
