@@ -17,6 +17,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -43,7 +44,7 @@ def _parse_date(text: str) -> date:
 
 
 @contextmanager
-def _exclusive_build(warehouse: Path) -> Iterator[None]:
+def exclusive_build(warehouse: Path) -> Iterator[None]:
     """One run per warehouse at a time: both would build the same work copy."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".lock")
@@ -69,18 +70,9 @@ def _error_chain(error: object) -> Iterator[object]:
         error = getattr(error, "cause", None) or getattr(error, "context", None)
 
 
-def run_pipeline(
-    sources: Path,
-    warehouse: Path,
-    as_of: date | None = None,
-    config: Path | None = None,
-    *,
-    log_level: str = "INFO",
-    full_reload: bool = False,
-) -> RunOutcome:
-    """Materialize every asset in process and publish the warehouse when every check passed."""
-    import dagster as dg
-
+def prepare_run(sources: Path, warehouse: Path, config: Path | None) -> tuple[Path, Path]:
+    """Check what a run needs before it starts, point the Definitions at it, and return the
+    resolved sources folder and warehouse file."""
     from orchestration.config import ConfigError, load_config
 
     sources, warehouse = sources.resolve(), warehouse.resolve()
@@ -91,7 +83,20 @@ def run_pipeline(
     except ConfigError as err:
         raise UsageError(str(err)) from err
     _point_environment(sources, warehouse, config)
+    return sources, warehouse
 
+
+def run_pipeline(
+    sources: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    config: Path | None = None,
+    *,
+    log_level: str = "INFO",
+    full_reload: bool = False,
+) -> RunOutcome:
+    """Materialize every asset in process and publish the warehouse when every check passed."""
+    sources, warehouse = prepare_run(sources, warehouse, config)
     from orchestration.project import ensure_manifest
 
     ensure_manifest(refresh=True, as_of=as_of)
@@ -109,15 +114,30 @@ def run_pipeline(
         },
         "loggers": {"compact": {"config": {"log_level": log_level}}},
     }
-    dagster_home = os.environ.get("DAGSTER_HOME")
-    if dagster_home and not Path(dagster_home).is_dir():
-        raise UsageError(f"DAGSTER_HOME {dagster_home}: not a folder (create it, or unset it)")
-    instance = dg.DagsterInstance.get() if dagster_home else None
+    instance = dagster_instance()
     # dbt's own progress lines go to stdout; keep stdout for the summary.
-    with _exclusive_build(warehouse), redirect_stdout(sys.stderr):
+    with exclusive_build(warehouse), redirect_stdout(sys.stderr):
         result = job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False
         )
+    return job_outcome(result, warehouse)
+
+
+def dagster_instance() -> Any:
+    """The instance of $DAGSTER_HOME (the run then shows in the UI), else an ephemeral one."""
+    import dagster as dg
+
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home and not Path(dagster_home).is_dir():
+        raise UsageError(f"DAGSTER_HOME {dagster_home}: not a folder (create it, or unset it)")
+    return dg.DagsterInstance.get() if dagster_home else None
+
+
+def job_outcome(result: Any, warehouse: Path) -> RunOutcome:
+    """Exit code and messages of an executed job: 2 for a source file that cannot be read,
+    1 for a failed step or blocking check, with what failed."""
+    import dagster as dg
+
     outcome = RunOutcome(EXIT_OK if result.success else EXIT_CHECK_FAILED, result.run_id)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
@@ -146,6 +166,11 @@ def run_pipeline(
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        return _run_on_spark(args)
+    for option, value in (("--marts-out", args.marts_out), ("--dbt-exclude", args.dbt_exclude)):
+        if value is not None:
+            raise UsageError(f"{option} is an option of --engine spark")
     from orchestration.summary import format_summary, read_summary
 
     outcome = run_pipeline(
@@ -155,6 +180,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
         for warning in outcome.warnings:
             print(f"warning: {warning}")
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
+def _run_on_spark(args: argparse.Namespace) -> int:
+    from orchestration.spark_run import format_spark_summary, run_on_spark
+
+    outcome = run_on_spark(
+        args.sources,
+        args.warehouse,
+        args.as_of,
+        args.config,
+        marts_out=args.marts_out,
+        dbt_exclude=args.dbt_exclude,
+        full_reload=args.full_reload,
+    )
+    if outcome.exit_code == EXIT_OK:
+        print(format_spark_summary(outcome))
     for message in outcome.messages:
         print(message, file=sys.stderr)
     return outcome.exit_code
@@ -236,13 +280,14 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 def _cmd_dbt(args: argparse.Namespace) -> int:
     """dbt with this project's profile and configuration vars, for analysts extending models."""
     # Not orchestration.project: importing dagster_dbt costs seconds and dbt needs none of it.
-    from orchestration.config import DBT_PROJECT_DIR, load_config
+    from orchestration.config import DBT_PROJECT_DIR, dbt_environment, load_config
 
     os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
+    os.environ.update(dbt_environment(args.as_of))
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]
-    dbt_vars = load_config(args.config).dbt_vars_json(args.as_of)
+    dbt_vars = load_config(args.config).dbt_vars_json(None)
     dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     command = [dbt, *dbt_args, "--vars", dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR)]
     return subprocess.call(command, cwd=DBT_PROJECT_DIR)
@@ -276,6 +321,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load every source file again (by default a file loaded before unchanged is "
         "skipped and its rows kept)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="where dbt builds the models: DuckDB (the warehouse file) or Spark (tables under "
+        "TIERS_SPARK_DIR, the marts also as Parquet; needs the spark extra and Java 17)",
+    )
+    run.add_argument(
+        "--marts-out",
+        type=Path,
+        metavar="DIR",
+        help="--engine spark: the Parquet copy of the marts (default: <warehouse dir>/"
+        "<warehouse name without extension>_marts)",
+    )
+    run.add_argument(
+        "--dbt-exclude",
+        metavar="SELECTOR",
+        help="--engine spark: dbt nodes to leave out of the build, e.g. test_type:data",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -346,4 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m orchestration.cli`: run the package's module, not this __main__ copy, so the
+    # UsageError other modules raise is the one main() catches.
+    from orchestration.cli import main as package_main
+
+    sys.exit(package_main())

@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import jinja2
+import pyarrow as pa
 import yaml
 
 from orchestration.config import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from expectations.runner import SuiteOutcome
 
 PROFILE = "customer_tiers"
 SPARK_TARGET = "spark"
@@ -66,16 +69,24 @@ def _env_var(name: str, default: str | None = None) -> str:
     return value
 
 
-def spark_session() -> SparkSession:
-    """The session dbt-spark will reuse (it calls getOrCreate with the same settings)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover - depends on the install
+def require_spark() -> None:
+    """Fail early, before any work, when the extra or Java is missing."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("pyspark", "dbt.adapters.spark")):
         raise SparkEngineError(
-            "the Spark engine needs the spark extra: pip install -c requirements.lock '.[spark]'"
-        ) from exc
+            "the Spark engine needs the spark extra (pyspark, dbt-spark): "
+            "pip install -c requirements.lock '.[spark]'"
+        )
     if not java_available():
         raise SparkEngineError("the Spark engine needs Java 17 (java on PATH or JAVA_HOME)")
+
+
+def spark_session() -> SparkSession:
+    """The session dbt-spark will reuse (it calls getOrCreate with the same settings)."""
+    require_spark()
+    from pyspark.sql import SparkSession
+
     # Spark binds its driver to the machine's address unless told otherwise; local runs
     # should not depend on the host name resolving.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -127,12 +138,35 @@ def land_duckdb_tables(
     finally:
         con.close()
     for item in landed:
-        spark.sql(f"create database if not exists `{item.schema}`")
-        spark.sql(f"drop table if exists `{item.schema}`.`{item.table}`")
-        spark.sql(
-            f"create table `{item.schema}`.`{item.table}` using parquet location '{item.location}'"
-        )
+        register_parquet_table(spark, item.schema, item.table, Path(item.location))
     return landed
+
+
+def register_parquet_table(
+    spark: SparkSession, schema: str, table: str, location: Path, columns: str | None = None
+) -> None:
+    """A Spark table over the Parquet folder `location`, replacing an earlier table of the name
+    (only the catalog entry: a table with a location is external, its files stay). `columns`
+    is the DDL column list, needed when the folder may hold no file yet."""
+    spark.sql(f"create database if not exists `{schema}`")
+    spark.sql(f"drop table if exists `{schema}`.`{table}`")
+    listed = f"({columns}) " if columns else ""
+    spark.sql(f"create table `{schema}`.`{table}` {listed}using parquet location '{location}'")
+
+
+def write_parquet_table(
+    spark: SparkSession, parquet_dir: Path, schema: str, table: str, data: pa.Table
+) -> LandedTable:
+    """`data` (computed in Python, e.g. the model fits) as `parquet_dir/<schema>/<table>/`
+    and a Spark table over it, as land_duckdb_tables does for DuckDB's tables."""
+    import pyarrow.parquet as pq
+
+    folder = parquet_dir / schema / table
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    pq.write_table(data, folder / "part-0.parquet")
+    register_parquet_table(spark, schema, table, folder)
+    return LandedTable(schema, table, data.num_rows, str(folder))
 
 
 @dataclass
@@ -142,12 +176,8 @@ class DbtOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def run_dbt(args: Sequence[str], *, target_path: Path, log_path: Path) -> DbtOutcome:
-    """`dbt <args> --target spark` in this process, on the session already started."""
-    from dbt.cli.main import dbtRunner
-
-    started = time.perf_counter()
-    command = [
+def _dbt_command(args: Sequence[str], target_path: Path, log_path: Path) -> list[str]:
+    return [
         *args,
         "--target", SPARK_TARGET,
         "--project-dir", str(DBT_PROJECT_DIR),
@@ -155,7 +185,28 @@ def run_dbt(args: Sequence[str], *, target_path: Path, log_path: Path) -> DbtOut
         "--target-path", str(target_path),
         "--log-path", str(log_path),
     ]  # fmt: skip
-    result = dbtRunner().invoke(command)
+
+
+def parse_dbt(dbt_vars: str, *, target_path: Path, log_path: Path) -> Any:
+    """The project's manifest with these vars: a run that invokes dbt several times parses
+    once and hands the manifest to each invocation (run_dbt's `manifest`)."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(_dbt_command(["parse", "--vars", dbt_vars], target_path, log_path))
+    if not result.success or result.result is None:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return result.result
+
+
+def run_dbt(
+    args: Sequence[str], *, target_path: Path, log_path: Path, manifest: Any = None
+) -> DbtOutcome:
+    """`dbt <args> --target spark` in this process, on the session already started; with
+    `manifest` (parse_dbt's, same vars) dbt does not parse the project again."""
+    from dbt.cli.main import dbtRunner
+
+    started = time.perf_counter()
+    result = dbtRunner(manifest=manifest).invoke(_dbt_command(args, target_path, log_path))
     failures = [
         f"{node.node.name}: {node.status} {node.message or ''}".strip()
         for node in _results(result.result)
@@ -177,9 +228,16 @@ def export_marts(spark: SparkSession, out_dir: Path, schema: str = MART_SCHEMA) 
     building = out_dir.with_name(out_dir.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    tables = sorted(row.tableName for row in spark.sql(f"show tables in `{schema}`").collect())
-    for table in tables:
-        spark.table(f"`{schema}`.`{table}`").write.parquet(str(building / table))
+    # `show tables` also lists the session's temporary views (dbt-spark's incremental models
+    # leave `<model>__dbt_tmp` behind), which are no marts
+    listed = spark.sql(f"show tables in `{schema}`").collect()
+    tables = sorted(row.tableName for row in listed if not row.isTemporary)
+    try:
+        for table in tables:
+            spark.table(f"`{schema}`.`{table}`").write.parquet(str(building / table))
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)  # the previous set stays as it was
+        raise
     previous = out_dir.with_name(out_dir.name + ".previous")
     shutil.rmtree(previous, ignore_errors=True)
     if out_dir.exists():
@@ -187,6 +245,22 @@ def export_marts(spark: SparkSession, out_dir: Path, schema: str = MART_SCHEMA) 
     building.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
     return tables
+
+
+def run_source_suites(spark: SparkSession) -> list[SuiteOutcome]:
+    """Each source's Great Expectations suite on its Spark table `raw.<source>`."""
+    from expectations.spark_runner import validate_spark_table
+    from ingest.sources import SOURCES
+
+    return [validate_spark_table(spark, source) for source in SOURCES]
+
+
+def blocking_failures(suite: SuiteOutcome) -> list[str]:
+    """The failed expectations of severity error, one line each."""
+    return [
+        f"{suite.source}: {o.expectation} {o.column or ''} {o.details}".strip()
+        for o in suite.failures("error")
+    ]
 
 
 # --- Building a DuckDB run's sources on Spark --------------------------------------------------
@@ -217,9 +291,6 @@ def build_on_spark(
     the assignment) as Spark tables, run the source suites in Spark, `dbt build` every model
     and test on Spark, and export the marts to `marts_out`. Stops before dbt when a blocking
     source check fails, and exports nothing when dbt fails: `marts_out` keeps its last set."""
-    from expectations.spark_runner import validate_spark_table
-    from ingest.sources import SOURCES
-
     outcome = SparkBuild()
     clock = time.perf_counter()
 
@@ -233,13 +304,9 @@ def build_on_spark(
     lap("spark_start")
     outcome.landed = land_duckdb_tables(spark, warehouse, spark_dir / "sources")
     lap("land")
-    for source in SOURCES:
-        suite = validate_spark_table(spark, source)
-        outcome.source_checks[source] = suite.success
-        outcome.failed_checks += [
-            f"{source}: {o.expectation} {o.column or ''} {o.details}".strip()
-            for o in suite.failures("error")
-        ]
+    for suite in run_source_suites(spark):
+        outcome.source_checks[suite.source] = suite.success
+        outcome.failed_checks += blocking_failures(suite)
     lap("source_checks")
     if outcome.failed_checks:
         return outcome

@@ -45,14 +45,25 @@ store_orders as (
 
 ),
 
+ranked_stores as (
+
+    select
+        customer_id,
+        store_id,
+        row_number() over (partition by customer_id order by orders desc, store_id asc) as store_rank
+
+    from store_orders
+
+),
+
 home_stores as (
 
     select
         customer_id,
         store_id as home_store_id
 
-    from store_orders
-    qualify row_number() over (partition by customer_id order by orders desc, store_id asc) = 1
+    from ranked_stores
+    where store_rank = 1
 
 ),
 
@@ -69,14 +80,25 @@ channel_orders as (
 
 ),
 
+ranked_channels as (
+
+    select
+        customer_id,
+        channel,
+        row_number() over (partition by customer_id order by orders desc, channel asc) as channel_rank
+
+    from channel_orders
+
+),
+
 main_channels as (
 
     select
         customer_id,
         channel as main_channel
 
-    from channel_orders
-    qualify row_number() over (partition by customer_id order by orders desc, channel asc) = 1
+    from ranked_channels
+    where channel_rank = 1
 
 ),
 

@@ -68,6 +68,17 @@ category_revenue as (
 
 ),
 
+ranked_categories as (
+
+    select
+        customer_id,
+        category,
+        row_number() over (partition by customer_id order by revenue desc, category asc) as category_rank
+
+    from category_revenue
+
+),
+
 categories as (
 
     select
@@ -75,8 +86,8 @@ categories as (
         'category' as group_type,
         category as group_value
 
-    from category_revenue
-    qualify row_number() over (partition by customer_id order by revenue desc, category asc) = 1
+    from ranked_categories
+    where category_rank = 1
 
 ),
 

@@ -34,15 +34,23 @@ customers as (
 
 ),
 
+ranked_responses as (
+
+    select
+        *,
+        row_number() over (
+            partition by customer_id order by responded_at desc, response_id desc
+        ) as response_rank
+
+    from responses
+
+),
+
 latest_responses as (
 
     select *
-    from responses
-    qualify
-        customer_id is null
-        or row_number() over (
-            partition by customer_id order by responded_at desc, response_id desc
-        ) = 1
+    from ranked_responses
+    where customer_id is null or response_rank = 1
 
 ),
 
