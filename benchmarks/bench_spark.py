@@ -45,9 +45,8 @@ from bench_pipeline import (  # a script next to this one
 REPO = Path(__file__).resolve().parents[1]
 
 
-def time_spark_build(
-    warehouse: Path, run_dir: Path, as_of: date, driver_memory: str
-) -> dict[str, Any]:
+def _fresh_spark_dir(run_dir: Path, driver_memory: str) -> tuple[Path, dict[str, str]]:
+    """An empty TIERS_SPARK_DIR under run_dir, and the child process's environment for it."""
     spark_dir = run_dir / "spark"
     shutil.rmtree(spark_dir, ignore_errors=True)
     env = {
@@ -56,6 +55,13 @@ def time_spark_build(
         "TIERS_SPARK_DRIVER_MEMORY": driver_memory,
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+    return spark_dir, env
+
+
+def time_spark_build(
+    warehouse: Path, run_dir: Path, as_of: date, driver_memory: str
+) -> dict[str, Any]:
+    spark_dir, env = _fresh_spark_dir(run_dir, driver_memory)
     command = [
         sys.executable, "-m", "orchestration.spark_engine",
         "--warehouse", str(warehouse), "--spark-dir", str(spark_dir),
@@ -80,14 +86,7 @@ _STAGES_PREFIX = "Stages (s): "
 
 def time_spark_run(sources: Path, run_dir: Path, as_of: date, driver_memory: str) -> dict[str, Any]:
     """`tiers run --engine spark` from the sources, in a child process."""
-    spark_dir = run_dir / "spark"
-    shutil.rmtree(spark_dir, ignore_errors=True)
-    env = {
-        **os.environ,
-        "TIERS_SPARK_DIR": str(spark_dir),
-        "TIERS_SPARK_DRIVER_MEMORY": driver_memory,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-    }
+    _, env = _fresh_spark_dir(run_dir, driver_memory)
     command = [
         str(Path(sys.executable).with_name("tiers")), "run", "--engine", "spark",
         "--sources", str(sources), "--warehouse", str(run_dir / "spark_sources.duckdb"),
