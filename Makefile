@@ -51,6 +51,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+	TIERS_SQLFLUFF_TARGET=spark $(BIN)/sqlfluff lint --dialect sparksql \
+		dbt_project/models dbt_project/macros dbt_project/tests
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs .pytest_cache

@@ -27,11 +27,16 @@ def env_var(name: str, default: str | None = None) -> str:
     return value
 
 
-class _Target:
-    """dbt's `target`: the models are linted as DuckDB renders them (the default target)."""
+# Which engine's rendering is linted: duckdb (the default), or spark with TIERS_SQLFLUFF_TARGET
+# set and sqlfluff's sparksql dialect (`make lint` runs both).
+_ENGINE = os.environ.get("TIERS_SQLFLUFF_TARGET", "duckdb")
 
-    type = "duckdb"
-    name = "duckdb"
+
+class _Target:
+    """dbt's `target`: the engine being linted."""
+
+    type = _ENGINE
+    name = _ENGINE
     schema = "main"
 
 
@@ -39,24 +44,26 @@ target = _Target()
 
 
 class _Adapter:
-    """dbt's `adapter.dispatch`, resolved to the `default__` macro (DuckDB's form), which the
-    Jinja context holds: sqlfluff loads every macro of dbt_project/macros into it."""
+    """dbt's `adapter.dispatch`: the engine's own macro (`spark__...`) when the project has
+    one, else the `default__` macro (DuckDB's form); the Jinja context holds them all, since
+    sqlfluff loads every macro of dbt_project/macros into it."""
 
     @staticmethod
     @jinja2.pass_context
     def dispatch(context: Any, name: str, macro_namespace: str | None = None) -> Any:
-        return context[f"default__{name}"]
+        own = context.get(f"{_ENGINE}__{name}")
+        return own if own is not None else context[f"default__{name}"]
 
 
 adapter = _Adapter()
 
 
 class _Dbt:
-    """dbt's cross-database macros the models use, as dbt-duckdb renders them."""
+    """dbt's cross-database macros the models use, as the engine's adapter renders them."""
 
     @staticmethod
     def type_string() -> str:
-        return "varchar"
+        return "string" if _ENGINE == "spark" else "varchar"
 
 
 dbt = _Dbt()

@@ -63,9 +63,11 @@ compared as (
 
     select
         *,
-        avg(cast(weighted_load as double)) filter (where is_active) over () as mean_weighted_load,
+        -- the mean of the active managers (avg skips the others' nulls); a case, not
+        -- `filter (where ..) over ()`, which sqlfluff's Spark dialect cannot parse
+        avg(case when is_active then cast(weighted_load as double) end) over () as mean_weighted_load,
         cast(weighted_load as double)
-        / nullif(avg(cast(weighted_load as double)) filter (where is_active) over (), 0)
+        / nullif(avg(case when is_active then cast(weighted_load as double) end) over (), 0)
             as load_vs_mean
 
     from loaded
