@@ -13,18 +13,23 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from assignment.balance import assign_accounts
 
-# The assignment history's columns, as stored per analysis date.
-HISTORY_COLUMNS = (
-    "as_of",
-    "customer_id",
-    "staff_id",
-    "previous_staff_id",
-    "source_manager_id",
-    "reason",
+# The assignment history, as stored per analysis date (DuckDB: orchestration/defs/assign.py;
+# Spark: one Parquet file per date, orchestration/spark_run.py).
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("as_of", pa.date32()),
+        ("customer_id", pa.string()),
+        ("staff_id", pa.string()),
+        ("previous_staff_id", pa.string()),
+        ("source_manager_id", pa.string()),
+        ("reason", pa.string()),
+    ]
 )
+HISTORY_COLUMNS = tuple(HISTORY_SCHEMA.names)
 
 # Every customer who is not churned, with what the balancing needs; source_manager_id is the
 # customers file's account_manager_id.

@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from assignment.runs import (
     HISTORY_COLUMNS,
+    HISTORY_SCHEMA,
     MANAGERS_SQL,
     TIERED_SQL,
     RunAssignment,
@@ -92,16 +93,6 @@ DBT_STEPS = (
 )
 HISTORY_TABLE = "assignments.account_assignment_history"
 HISTORY_FOLDER = "account_assignment_history"  # under <TIERS_SPARK_DIR>/assignments/
-HISTORY_SCHEMA = pa.schema(
-    [
-        ("as_of", pa.date32()),
-        ("customer_id", pa.string()),
-        ("staff_id", pa.string()),
-        ("previous_staff_id", pa.string()),
-        ("source_manager_id", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
 HISTORY_DDL = ", ".join(
     f"{f.name} {'date' if f.type == pa.date32() else 'string'}" for f in HISTORY_SCHEMA
 )
