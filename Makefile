@@ -36,7 +36,7 @@ dev: install
 	mkdir -p $(DAGSTER_HOME_DIR) && cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) TIERS_SOURCES=$(CURDIR)/$(DEMO_SOURCES) \
 	TIERS_WAREHOUSE=$(CURDIR)/$(WAREHOUSE) \
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m customer_tiers.orchestration.definitions
 
 # The dbt documentation site (every model and column described), with the column types of the
 # demo warehouse (built first when missing); open var/dbt_docs/static_index.html.

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assignment import AssignmentResult, assign_accounts
+from customer_tiers.assignment import AssignmentResult, assign_accounts
 
 TIER_SHARE = [0.05, 0.15, 0.30, 0.50]
 TIER_WEIGHT = np.array([4.0, 3.0, 2.0, 1.0])

@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from btyd import (  # noqa: E402
+from customer_tiers.btyd import (  # noqa: E402
     expected_avg_value,
     expected_purchases,
     fit_bgnbd,
@@ -35,7 +35,7 @@ from btyd import (  # noqa: E402
     p_alive,
     predicted_clv,
 )
-from btyd.simulate import simulate_bgnbd, simulate_gamma_gamma  # noqa: E402
+from customer_tiers.btyd.simulate import simulate_bgnbd, simulate_gamma_gamma  # noqa: E402
 
 TRUE_BGNBD = {"r": 0.243, "alpha": 30.9, "a": 0.793, "b": 2.426}
 TRUE_GG = {"p": 6.25, "q": 3.74, "v": 15.44}

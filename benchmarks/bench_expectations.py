@@ -25,7 +25,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, ORDERS  # noqa: E402
+from customer_tiers.ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, ORDERS  # noqa: E402
 
 FOUR_YEARS_S = 4 * 365 * 86_400
 
@@ -67,7 +67,7 @@ def generate(db: Path, rows: int) -> None:
 
 
 def run_duckdb_path(db: Path) -> list[tuple[str, str, int]]:
-    from expectations.runner import validate_source
+    from customer_tiers.expectations.runner import validate_source
 
     outcome = validate_source(db, "orders")
     return sorted(
@@ -84,7 +84,7 @@ def run_pandas_path(db: Path) -> list[tuple[str, str, int]]:
         ProgressBarsConfig,
     )
 
-    from expectations.runner import suite_for
+    from customer_tiers.expectations.runner import suite_for
 
     with duckdb.connect(str(db), read_only=True) as con:
         frame = con.execute("SELECT * FROM raw.orders").df()
@@ -119,7 +119,7 @@ def run_pandas_path(db: Path) -> list[tuple[str, str, int]]:
 def measure(path: str, db: Path) -> None:
     """Child process: run one path, print its figures as JSON on the last line."""
     started = time.perf_counter()
-    import expectations.runner  # noqa: F401  (GE's import, ~2 s, is paid once per process)
+    import customer_tiers.expectations.runner  # noqa: F401  (GE's import, ~2 s, is paid once per process)
 
     imported = time.perf_counter()
     counts = run_duckdb_path(db) if path == "duckdb" else run_pandas_path(db)

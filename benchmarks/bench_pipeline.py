@@ -219,7 +219,7 @@ def generate_sources(workdir: Path, customers: int, seed: int) -> Generated:
         saved = json.loads(marker.read_text())
         if saved.get("customers") == customers and saved.get("seed") == seed:
             return Generated(str(directory), saved["rows"], saved["seconds"], reused=True)
-    from ingest.demo_data import write_demo_data
+    from customer_tiers.ingest.demo_data import write_demo_data
 
     shutil.rmtree(directory, ignore_errors=True)
     started = time.perf_counter()
@@ -560,7 +560,7 @@ def floor_child(warehouse: Path, out: Path, sql: str) -> None:
 
 
 def abc_shares() -> tuple[str, float, float]:
-    from orchestration.config import load_config
+    from customer_tiers.orchestration.config import load_config
 
     abc = load_config().abc
     return abc.mode, abc.shares["A"], abc.shares["B"]

@@ -63,7 +63,7 @@ def time_spark_build(
 ) -> dict[str, Any]:
     spark_dir, env = _fresh_spark_dir(run_dir, driver_memory)
     command = [
-        sys.executable, "-m", "orchestration.spark_engine",
+        sys.executable, "-m", "customer_tiers.orchestration.spark_engine",
         "--warehouse", str(warehouse), "--spark-dir", str(spark_dir),
         "--marts-out", str(run_dir / "spark_marts"), "--as-of", as_of.isoformat(),
     ]  # fmt: skip

@@ -18,9 +18,13 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.cli import EXIT_OK
-from orchestration.cli import main as tiers
-from orchestration.report import HEADLESS_CHROMIUM_FLAGS, format_summary, write_report
+from customer_tiers.orchestration.cli import EXIT_OK
+from customer_tiers.orchestration.cli import main as tiers
+from customer_tiers.orchestration.report import (
+    HEADLESS_CHROMIUM_FLAGS,
+    format_summary,
+    write_report,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = "1280,3000"

@@ -71,8 +71,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     Returns (sources folder, published warehouse). Tests that change either work on a copy.
     """
-    from ingest.demo_data import write_demo_data
-    from orchestration.cli import EXIT_OK, main
+    from customer_tiers.ingest.demo_data import write_demo_data
+    from customer_tiers.orchestration.cli import EXIT_OK, main
 
     root = tmp_path_factory.mktemp("demo")
     sources = root / "sources"

@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from orchestration.config import load_config
+from customer_tiers.orchestration.config import load_config
 
 _VARS = load_config().dbt_vars(None)
 

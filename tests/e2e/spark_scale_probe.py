@@ -48,7 +48,7 @@ def synthetic_customers(seed: int = 11) -> pd.DataFrame:
 def compile_inline(sql: str, target: str, work: Path) -> str:
     from dbt.cli.main import dbtRunner
 
-    from orchestration.config import load_config
+    from customer_tiers.orchestration.config import load_config
 
     command = [
         "compile", "--inline", sql, "--target", target, "--quiet",

@@ -23,14 +23,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import backfill
-from orchestration.backfill import (
+from customer_tiers.orchestration import backfill
+from customer_tiers.orchestration.backfill import (
     BackfillOutcome,
     backfill_dates,
     format_backfill,
     run_backfill,
 )
-from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, RunOutcome, UsageError
+from customer_tiers.orchestration.cli import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RunOutcome,
+    UsageError,
+)
 from tests.conftest import query, write_csv
 
 D = date.fromisoformat

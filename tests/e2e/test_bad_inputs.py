@@ -32,9 +32,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.loader import load_source
-from ingest.sources import SOURCES
-from orchestration.cli import EXIT_OK, main, run_pipeline
+from customer_tiers.ingest.loader import load_source
+from customer_tiers.ingest.sources import SOURCES
+from customer_tiers.orchestration.cli import EXIT_OK, main, run_pipeline
 from tests.conftest import query
 
 LOADED_AT = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)

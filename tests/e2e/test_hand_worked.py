@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import EXIT_OK, run_pipeline
+from customer_tiers.orchestration.cli import EXIT_OK, run_pipeline
 from tests.conftest import query, write_csv
 
 AS_OF = date(2024, 12, 31)
@@ -181,7 +181,7 @@ def test_bad_rows_are_quarantined_and_counts_reconcile(warehouse: Path) -> None:
 
 
 def test_pareto_summary_figure(warehouse: Path) -> None:
-    from orchestration.summary import format_summary, read_summary
+    from customer_tiers.orchestration.summary import format_summary, read_summary
 
     run_id = query(warehouse, "select max(run_id) from raw.load_audit")[0][0]
     text = format_summary(read_summary(warehouse, run_id))
@@ -206,7 +206,7 @@ def test_abc_threshold_mode_through_tiers_dbt(warehouse: Path, tmp_path: Path) -
         "abc:\n  mode: threshold\n  thresholds:\n    revenue: {A: 150, B: 50}\n",
         encoding="utf-8",
     )
-    tiers = [sys.executable, "-m", "orchestration.cli"]
+    tiers = [sys.executable, "-m", "customer_tiers.orchestration.cli"]
     command = [*tiers, "dbt", "--warehouse", str(copy), "--as-of", AS_OF.isoformat()]
     command += ["--config", str(override), "--", "run", "--select", "customer_abc"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)

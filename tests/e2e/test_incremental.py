@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import EXIT_OK, main
+from customer_tiers.orchestration.cli import EXIT_OK, main
 from tests.conftest import query, write_csv
 
 AMOUNT = Decimal("123.45")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, main
+from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, main
 from tests.conftest import query, write_csv
 
 MARTS = ("customer_abc", "customer_rfm", "customers")
@@ -93,7 +93,7 @@ def test_load_audit_reconciles_every_source(demo: tuple[Path, Path]) -> None:
 
 
 def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path, Path]) -> None:
-    from orchestration.definitions import defs
+    from customer_tiers.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     checks = {key.to_user_string() for key in graph.asset_check_keys}
@@ -154,7 +154,7 @@ def test_bad_usage_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_summary_reports_every_stage(demo: tuple[Path, Path]) -> None:
-    from orchestration.summary import format_summary, read_summary
+    from customer_tiers.orchestration.summary import format_summary, read_summary
 
     _, warehouse = demo
     [(run_id,)] = query(warehouse, "select max(run_id) from raw.load_audit")
@@ -169,7 +169,7 @@ def test_summary_reports_every_stage(demo: tuple[Path, Path]) -> None:
     assert "Pareto: the top" in text
     assert "Tiers" in text and "Diamond" in text
     # the same figures as readable metadata of the published warehouse in the Dagster UI
-    from orchestration.defs.publish import summary_metadata
+    from customer_tiers.orchestration.defs.publish import summary_metadata
 
     metadata = summary_metadata(summary)
     tiers = metadata["tiers"].value.splitlines()
@@ -274,7 +274,7 @@ def test_every_mart_and_column_is_documented(demo: tuple[Path, Path]) -> None:
     """What `make docs` publishes: every model described, every column of every built mart too."""
     import json
 
-    from orchestration.project import dbt_project
+    from customer_tiers.orchestration.project import dbt_project
 
     _, warehouse = demo
 

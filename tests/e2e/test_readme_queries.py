@@ -23,7 +23,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from orchestration.export import export_marts
+from customer_tiers.orchestration.export import export_marts
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADING = "## Reading the warehouse from a BI tool"

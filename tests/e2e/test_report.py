@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.report import (
+from customer_tiers.orchestration.report import (
     CHARTS,
     HEADLESS_CHROMIUM_FLAGS,
     LORENZ_POINTS,
@@ -53,7 +53,7 @@ def chart(page: Path, key: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def two_snapshots(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo warehouse with a second tier_history snapshot, 91 days earlier."""
-    from orchestration.cli import EXIT_OK, main
+    from customer_tiers.orchestration.cli import EXIT_OK, main
 
     sources, warehouse = demo_run
     copy = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
@@ -446,7 +446,7 @@ def test_every_chart_renders_in_headless_chromium(
 def test_the_command_line_writes_the_page_and_refuses_a_missing_warehouse(
     demo_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from orchestration.cli import EXIT_OK, EXIT_USAGE, main
+    from customer_tiers.orchestration.cli import EXIT_OK, EXIT_USAGE, main
 
     out = tmp_path / "report.html"
     _, warehouse = demo_run

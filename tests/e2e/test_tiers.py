@@ -51,7 +51,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import EXIT_OK, run_pipeline
+from customer_tiers.orchestration.cli import EXIT_OK, run_pipeline
 from tests.conftest import query, write_csv
 
 AS_OF = date(2025, 2, 10)
@@ -694,7 +694,14 @@ def test_one_time_stage_with_a_shorter_new_window(runs: Runs, tmp_path: Path) ->
     shutil.copyfile(runs.main, work.with_name(work.name + ".building"))
     override = tmp_path / "short_new.yml"
     override.write_text("lifecycle:\n  new_within_days: 1\n", encoding="utf-8")
-    command = [sys.executable, "-m", "orchestration.cli", "dbt", "--warehouse", str(work)]
+    command = [
+        sys.executable,
+        "-m",
+        "customer_tiers.orchestration.cli",
+        "dbt",
+        "--warehouse",
+        str(work),
+    ]
     command += ["--as-of", AS_OF.isoformat(), "--config", str(override), "--", "run"]
     command += ["--select", "int_customers_lifecycled", "int_customers_tiered", "customer_tiers"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import EXIT_OK, run_pipeline
+from customer_tiers.orchestration.cli import EXIT_OK, run_pipeline
 from tests.conftest import query, write_csv
 
 AS_OF = date(2025, 2, 28)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import assignment.placement as placement
-from assignment import (
+import customer_tiers.assignment.placement as placement
+from customer_tiers.assignment import (
     ASSIGNMENT_COLUMNS,
     LOAD_COLUMNS,
     REASONS,

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from assignment.runs import (
+from customer_tiers.assignment.runs import (
     TIERED_SQL,
     assign_run,
     current_managers,

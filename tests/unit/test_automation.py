@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 import yaml
 
-from orchestration.config import ConfigError, load_config
-from orchestration.defs.automation import build_daily_schedule, daily_schedule
-from orchestration.defs.sensors import (
+from customer_tiers.orchestration.config import ConfigError, load_config
+from customer_tiers.orchestration.defs.automation import build_daily_schedule, daily_schedule
+from customer_tiers.orchestration.defs.sensors import (
     CHANGED_FILES_TAG,
     FAILED_CHECKS_TAG,
     FAILED_STEP_TAG,

@@ -20,7 +20,7 @@ import pytest
 from scipy import integrate
 from scipy.special import betaln, gammaln, hyp2f1
 
-from btyd import (
+from customer_tiers.btyd import (
     FitError,
     expected_avg_value,
     expected_purchases,
@@ -32,8 +32,8 @@ from btyd import (
     p_alive,
     predicted_clv,
 )
-from btyd.bgnbd import bgnbd_log_likelihood
-from btyd.simulate import simulate_bgnbd, simulate_gamma_gamma
+from customer_tiers.btyd.bgnbd import bgnbd_log_likelihood
+from customer_tiers.btyd.simulate import simulate_bgnbd, simulate_gamma_gamma
 
 ORDERS = Path(__file__).resolve().parents[1] / "data" / "cdnow_sample" / "orders.csv"
 AS_OF = "1997-09-30"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import orchestration.check as check_module
-from orchestration.cli import main
+import customer_tiers.orchestration.check as check_module
+from customer_tiers.orchestration.cli import main
 from tests.conftest import write_csv
 
 ORDERS_HEADER = ["order_id", "customer_id", "ordered_at", "amount"]

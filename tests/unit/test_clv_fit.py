@@ -14,14 +14,14 @@ import duckdb
 import numpy as np
 import pytest
 
-from orchestration.clv_fit import (
+from customer_tiers.orchestration.clv_fit import (
     NO_CUSTOMERS,
     PARAMS_SCHEMA,
     SUMMARY_SQL,
     fit_clv,
     summary_arrays,
 )
-from orchestration.config import load_config
+from customer_tiers.orchestration.config import load_config
 from tests.unit.test_btyd import FHL_PARAMS, HOLDOUT_DAYS
 from tests.unit.test_btyd import SUMMARY_SQL as CDNOW_SUMMARY_SQL
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.config import ConfigError, load_config
+from customer_tiers.orchestration.config import ConfigError, load_config
 
 
 def test_defaults_load_and_become_dbt_vars() -> None:

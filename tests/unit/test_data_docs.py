@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from expectations.data_docs import write_data_docs
-from expectations.runner import SuiteOutcome, validate_source
+from customer_tiers.expectations.data_docs import write_data_docs
+from customer_tiers.expectations.runner import SuiteOutcome, validate_source
 from tests.unit.test_expectations import CLEAN, create_raw_tables
 
 # nps_score 11 breaks the 0-10 scale (severity error); every other expectation passes.

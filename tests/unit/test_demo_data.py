@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import demo_data
-from ingest.demo_data import DemoSummary, write_demo_data
-from ingest.sources import SOURCES
+from customer_tiers.ingest import demo_data
+from customer_tiers.ingest.demo_data import DemoSummary, write_demo_data
+from customer_tiers.ingest.sources import SOURCES
 
 CUSTOMERS = 1500
 SEED = 7

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.encoding import CHUNK_SIZE, SourceError, detect_encoding, transcode_to_utf8
+from customer_tiers.ingest.encoding import (
+    CHUNK_SIZE,
+    SourceError,
+    detect_encoding,
+    transcode_to_utf8,
+)
 
 TEXT = "customer_id,name,city\nC001,张伟,上海\nC002,李娜,北京\n"
 

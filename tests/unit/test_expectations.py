@@ -18,7 +18,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from expectations.runner import (
+from customer_tiers.expectations.runner import (
     ExpectationOutcome,
     SuiteOutcome,
     _engine_kwargs,
@@ -26,7 +26,7 @@ from expectations.runner import (
     suite_for,
     validate_source,
 )
-from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, SOURCES
+from customer_tiers.ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, SOURCES
 
 Row = dict[str, Any]
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pytest
 
-from expectations.runner import SuiteOutcome, suite_for, validate_source
-from expectations.spark_runner import validate_spark_table
-from ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, SOURCES, Column
+from customer_tiers.expectations.runner import SuiteOutcome, suite_for, validate_source
+from customer_tiers.expectations.spark_runner import validate_spark_table
+from customer_tiers.ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, SOURCES, Column
 
 if shutil.which("java") is None:
     pytest.skip("Spark tests need a Java runtime: no `java` on PATH", allow_module_level=True)

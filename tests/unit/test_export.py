@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import export
-from orchestration.export import (
+from customer_tiers.orchestration import export
+from customer_tiers.orchestration.export import (
     ExportError,
     WarehouseNotFoundError,
     export_marts,

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import landing
-from ingest.encoding import SourceError
-from ingest.landing import LOADED_FILES_TABLE, is_partial, landing_files, sync_source
-from ingest.privacy import Privacy
-from ingest.sources import CUSTOMERS, FEEDBACK, ORDERS, SourceSpec
+from customer_tiers.ingest import landing
+from customer_tiers.ingest.encoding import SourceError
+from customer_tiers.ingest.landing import LOADED_FILES_TABLE, is_partial, landing_files, sync_source
+from customer_tiers.ingest.privacy import Privacy
+from customer_tiers.ingest.sources import CUSTOMERS, FEEDBACK, ORDERS, SourceSpec
 
 LOADED_AT = datetime(2026, 7, 1, 6, 0)
 KEEP = Privacy("keep")

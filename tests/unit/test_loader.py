@@ -16,8 +16,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.encoding import CHUNK_SIZE
-from ingest.loader import (
+from customer_tiers.ingest.encoding import CHUNK_SIZE
+from customer_tiers.ingest.loader import (
     DEFAULT_PRIVACY,
     LoadResult,
     SourceError,
@@ -25,9 +25,9 @@ from ingest.loader import (
     load_source,
     write_load_audit,
 )
-from ingest.privacy import Privacy
-from ingest.sources import CUSTOMERS, ORDERS, PRODUCTS, STAFF, SourceSpec
-from orchestration.config import ConfigError, load_config
+from customer_tiers.ingest.privacy import Privacy
+from customer_tiers.ingest.sources import CUSTOMERS, ORDERS, PRODUCTS, STAFF, SourceSpec
+from customer_tiers.orchestration.config import ConfigError, load_config
 from tests.conftest import write_csv
 
 RUN_ID = "run-1"

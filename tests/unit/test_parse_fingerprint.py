@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import AS_OF_ENV, DBT_PROJECT_DIR
-from orchestration.project import parse_fingerprint
+from customer_tiers.orchestration.config import AS_OF_ENV, DBT_PROJECT_DIR
+from customer_tiers.orchestration.project import parse_fingerprint
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from orchestration.plots import _nice_ceiling, line_chart_svg
+from customer_tiers.orchestration.plots import _nice_ceiling, line_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

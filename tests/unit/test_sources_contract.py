@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.sources import SOURCES
+from customer_tiers.ingest.sources import SOURCES
 
 SOURCES_YML = (
     Path(__file__).parents[2] / "dbt_project" / "models" / "staging" / "_shop__sources.yml"

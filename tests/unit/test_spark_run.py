@@ -13,12 +13,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from assignment.runs import HISTORY_SCHEMA
-from ingest.demo_data import write_demo_data
-from orchestration import spark_engine, spark_run
-from orchestration.cli import EXIT_CHECK_FAILED, EXIT_USAGE, main
-from orchestration.spark_engine import DbtOutcome, LandedTable, export_marts
-from orchestration.spark_run import AssignmentHistory
+from customer_tiers.assignment.runs import HISTORY_SCHEMA
+from customer_tiers.ingest.demo_data import write_demo_data
+from customer_tiers.orchestration import spark_engine, spark_run
+from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_USAGE, main
+from customer_tiers.orchestration.spark_engine import DbtOutcome, LandedTable, export_marts
+from customer_tiers.orchestration.spark_run import AssignmentHistory
 
 
 class FakeSpark:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from orchestration.summary import RunSummary, format_summary
+from customer_tiers.orchestration.summary import RunSummary, format_summary
 
 
 def _summary(**overrides: object) -> RunSummary:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import ConfigError, load_config, resolve_playbooks
+from customer_tiers.orchestration.config import ConfigError, load_config, resolve_playbooks
 
 
 def _override(tmp_path: Path, text: str) -> Path:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import ConfigError, load_config
+from customer_tiers.orchestration.config import ConfigError, load_config
 
 
 def test_default_voice_configuration_reaches_dbt() -> None:

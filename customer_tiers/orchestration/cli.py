@@ -1,0 +1,417 @@
+"""`tiers`: the command line of customer-tiers (see docs/contract.md).
+
+Exit codes: 0 success, 1 a blocking data-quality check failed (published marts left as they
+were), 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit 2 with the message."""
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    run_id: str | None = None
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # failed checks that do not block
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+
+
+@contextmanager
+def exclusive_build(warehouse: Path) -> Iterator[None]:
+    """One run per warehouse at a time: both would build the same work copy."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise UsageError(f"another run is building {warehouse} (lock {lock_path})") from err
+        yield
+
+
+def _point_environment(sources: Path, warehouse: Path, config: Path | None) -> None:
+    """The Definitions read their paths from these variables (dagster EnvVar, dbt env_var)."""
+    os.environ["TIERS_SOURCES"] = str(sources)
+    os.environ["TIERS_WAREHOUSE"] = str(warehouse)
+    if config is not None:
+        os.environ["TIERS_CONFIG"] = str(config.resolve())
+
+
+def _error_chain(error: object) -> Iterator[object]:
+    while error is not None:
+        yield error
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+
+
+def prepare_run(sources: Path, warehouse: Path, config: Path | None) -> tuple[Path, Path]:
+    """Check what a run needs before it starts, point the Definitions at it, and return the
+    resolved sources folder and warehouse file."""
+    from customer_tiers.orchestration.config import ConfigError, load_config
+
+    sources, warehouse = sources.resolve(), warehouse.resolve()
+    if not sources.is_dir():
+        raise UsageError(f"--sources {sources}: not a folder")
+    try:
+        load_config(config).privacy.settings()  # a missing salt fails here, not mid-run
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    _point_environment(sources, warehouse, config)
+    return sources, warehouse
+
+
+def run_pipeline(
+    sources: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    config: Path | None = None,
+    *,
+    log_level: str = "INFO",
+    full_reload: bool = False,
+) -> RunOutcome:
+    """Materialize every asset in process and publish the warehouse when every check passed."""
+    sources, warehouse = prepare_run(sources, warehouse, config)
+    from customer_tiers.orchestration.project import ensure_manifest
+
+    ensure_manifest(refresh=True, as_of=as_of)
+    from customer_tiers.orchestration.definitions import defs
+
+    job = defs.resolve_job_def("tiers_pipeline")
+    dbt_config = {"as_of": as_of.isoformat() if as_of else None}
+    run_config = {
+        "ops": {
+            "raw_sources": {"config": {"full_reload": full_reload}},
+            # the first build holds the incremental staging that a full reload rebuilds
+            "dbt_models": {"config": {**dbt_config, "full_refresh": full_reload}},
+            "dbt_models_after_predictions": {"config": dbt_config},
+            "dbt_models_after_assignments": {"config": dbt_config},
+        },
+        "loggers": {"compact": {"config": {"log_level": log_level}}},
+    }
+    instance = dagster_instance()
+    # dbt's own progress lines go to stdout; keep stdout for the summary.
+    with exclusive_build(warehouse), redirect_stdout(sys.stderr):
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    return job_outcome(result, warehouse)
+
+
+def dagster_instance() -> Any:
+    """The instance of $DAGSTER_HOME (the run then shows in the UI), else an ephemeral one."""
+    import dagster as dg
+
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home and not Path(dagster_home).is_dir():
+        raise UsageError(f"DAGSTER_HOME {dagster_home}: not a folder (create it, or unset it)")
+    return dg.DagsterInstance.get() if dagster_home else None
+
+
+def job_outcome(result: Any, warehouse: Path) -> RunOutcome:
+    """Exit code and messages of an executed job: 2 for a source file that cannot be read,
+    1 for a failed step or blocking check, with what failed."""
+    import dagster as dg
+
+    outcome = RunOutcome(EXIT_OK if result.success else EXIT_CHECK_FAILED, result.run_id)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.warnings.append(f"{where}: {evaluation.description or 'failed'}")
+    if result.success:
+        return outcome
+
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            for error in _error_chain(event.step_failure_data.error):
+                if getattr(error, "cls_name", "") == "SourceError":
+                    outcome.exit_code = EXIT_USAGE
+                    outcome.messages.append(error.message.strip())
+                    return outcome
+            *_, root_cause = _error_chain(event.step_failure_data.error)
+            outcome.messages.append(f"step {event.step_key} failed: {root_cause.message.strip()}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.messages.append(
+                f"blocking check failed: {where}: {evaluation.description or 'see the Dagster UI'}"
+            )
+    outcome.messages.append(f"nothing was published; {warehouse} is unchanged")
+    return outcome
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        return _run_on_spark(args)
+    for option, value in (("--marts-out", args.marts_out), ("--dbt-exclude", args.dbt_exclude)):
+        if value is not None:
+            raise UsageError(f"{option} is an option of --engine spark")
+    from customer_tiers.orchestration.summary import format_summary, read_summary
+
+    outcome = run_pipeline(
+        args.sources, args.warehouse, args.as_of, args.config, full_reload=args.full_reload
+    )
+    if outcome.exit_code == EXIT_OK and outcome.run_id:
+        print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
+        for warning in outcome.warnings:
+            print(f"warning: {warning}")
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
+def _run_on_spark(args: argparse.Namespace) -> int:
+    from customer_tiers.orchestration.spark_run import format_spark_summary, run_on_spark
+
+    outcome = run_on_spark(
+        args.sources,
+        args.warehouse,
+        args.as_of,
+        args.config,
+        marts_out=args.marts_out,
+        dbt_exclude=args.dbt_exclude,
+        full_reload=args.full_reload,
+    )
+    if outcome.exit_code == EXIT_OK:
+        print(format_spark_summary(outcome))
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from customer_tiers.ingest.encoding import SourceError
+    from customer_tiers.orchestration.check import check_sources, format_report
+    from customer_tiers.orchestration.config import ConfigError
+
+    try:
+        report = check_sources(args.sources, progress=lambda line: print(line, file=sys.stderr))
+    except (SourceError, ConfigError) as err:
+        raise UsageError(str(err)) from err
+    print(format_report(report))
+    for file in report.files:
+        if file.error:
+            print(f"error: {file.error}", file=sys.stderr)
+    return report.exit_code
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from customer_tiers.orchestration.backfill import format_backfill, run_backfill
+
+    outcome = run_backfill(
+        args.sources,
+        args.warehouse,
+        args.start,
+        args.end,
+        args.every,
+        args.config,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(format_backfill(outcome))
+    for message in outcome.messages:
+        print(message, file=sys.stderr)
+    return outcome.exit_code
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from customer_tiers.orchestration.report import ReportError, format_summary, write_report
+
+    try:
+        summary = write_report(args.warehouse, args.out, args.lang)
+    except ReportError as err:
+        raise UsageError(str(err)) from err
+    print(format_summary(summary))
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from customer_tiers.orchestration.export import ExportError, export_marts, format_summary
+
+    try:
+        summary = export_marts(
+            args.warehouse, args.out, args.format, lambda line: print(line, file=sys.stderr)
+        )
+    except ExportError as err:
+        raise UsageError(str(err)) from err
+    print(format_summary(summary))
+    return EXIT_OK
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from customer_tiers.ingest.demo_data import write_demo_data
+
+    summary = write_demo_data(
+        args.out,
+        customers=args.customers,
+        seed=args.seed,
+        encoding=args.encoding,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    for name, rows in summary.rows.items():
+        print(f"{args.out / (name + '.csv')}: {rows:,} rows")
+    return EXIT_OK
+
+
+def _cmd_dbt(args: argparse.Namespace) -> int:
+    """dbt with this project's profile and configuration vars, for analysts extending models."""
+    # Not orchestration.project: importing dagster_dbt costs seconds and dbt needs none of it.
+    from customer_tiers.orchestration.config import DBT_PROJECT_DIR, dbt_environment, load_config
+
+    os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
+    os.environ.update(dbt_environment(args.as_of))
+    dbt_args = list(args.dbt_args)
+    if dbt_args and dbt_args[0] == "--":
+        dbt_args = dbt_args[1:]
+    dbt_vars = load_config(args.config).dbt_vars_json(None)
+    dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+    command = [dbt, *dbt_args, "--vars", dbt_vars, "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.call(command, cwd=DBT_PROJECT_DIR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiers", description="customer-tiers: customer tiering pipeline on DuckDB."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo-data", help="write a deterministic demo source set")
+    demo.add_argument("--out", type=Path, required=True, help="folder to write the files to")
+    demo.add_argument("--customers", type=int, default=2000, help="number of customers")
+    demo.add_argument("--seed", type=int, default=42, help="random seed")
+    demo.add_argument(
+        "--encoding",
+        choices=["utf-8", "utf-8-sig", "gb18030"],
+        default="utf-8",
+        help="file encoding of the CSV files",
+    )
+    demo.set_defaults(handler=_cmd_demo_data)
+
+    run = commands.add_parser("run", help="ingest, check, build and publish the marts")
+    run.add_argument("--sources", type=Path, required=True, help="folder with the source files")
+    run.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to publish")
+    run.add_argument("--as-of", type=_parse_date, help="last day of the analysis (YYYY-MM-DD)")
+    run.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
+    run.add_argument(
+        "--full-reload",
+        action="store_true",
+        help="load every source file again (by default a file loaded before unchanged is "
+        "skipped and its rows kept)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="where dbt builds the models: DuckDB (the warehouse file) or Spark (tables under "
+        "TIERS_SPARK_DIR, the marts also as Parquet; needs the spark extra and Java 17)",
+    )
+    run.add_argument(
+        "--marts-out",
+        type=Path,
+        metavar="DIR",
+        help="--engine spark: the Parquet copy of the marts (default: <warehouse dir>/"
+        "<warehouse name without extension>_marts)",
+    )
+    run.add_argument(
+        "--dbt-exclude",
+        metavar="SELECTOR",
+        help="--engine spark: dbt nodes to leave out of the build, e.g. test_type:data",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    check = commands.add_parser(
+        "check", help="validate the source files and print a per-file report; changes nothing"
+    )
+    check.add_argument("--sources", type=Path, required=True, help="folder with the source files")
+    check.set_defaults(handler=_cmd_check)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="run the analysis as of each date of a range, oldest first, to fill tier_history",
+    )
+    backfill.add_argument(
+        "--sources", type=Path, required=True, help="folder with the source files"
+    )
+    backfill.add_argument("--warehouse", type=Path, required=True, help="DuckDB file to publish")
+    backfill.add_argument(
+        "--from", dest="start", metavar="DATE", type=_parse_date, required=True,
+        help="start of the range (YYYY-MM-DD)",
+    )  # fmt: skip
+    backfill.add_argument(
+        "--to", dest="end", metavar="DATE", type=_parse_date, required=True,
+        help="end of the range, always the last date (YYYY-MM-DD)",
+    )  # fmt: skip
+    backfill.add_argument(
+        "--every", choices=["month", "week"], required=True,
+        help="month: each month end, week: every 7 days from --from; then --to",
+    )  # fmt: skip
+    backfill.add_argument("--config", type=Path, help="configuration overriding config/tiers.yml")
+    backfill.set_defaults(handler=_cmd_backfill)
+
+    export = commands.add_parser(
+        "export", help="write every mart to Parquet or CSV (UTF-8 with BOM, formulas neutralised)"
+    )
+    export.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    export.add_argument("--out", type=Path, required=True, help="folder for one file per mart")
+    export.add_argument("--format", choices=["parquet", "csv"], required=True, help="file format")
+    export.set_defaults(handler=_cmd_export)
+
+    report = commands.add_parser(
+        "report", help="write one self-contained HTML page of charts that works offline"
+    )
+    report.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    report.add_argument("--lang", choices=["en", "zh"], default="en", help="page language")
+    report.set_defaults(handler=_cmd_report)
+
+    dbt = commands.add_parser(
+        "dbt", help="run dbt on the work copy of a warehouse with the project's vars"
+    )
+    dbt.add_argument("--warehouse", type=Path, required=True)
+    dbt.add_argument("--as-of", type=_parse_date)
+    dbt.add_argument("--config", type=Path)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt arguments, e.g. -- build")
+    dbt.set_defaults(handler=_cmd_dbt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    # `python -m orchestration.cli`: run the package's module, not this __main__ copy, so the
+    # UsageError other modules raise is the one main() catches.
+    from customer_tiers.orchestration.cli import main as package_main
+
+    sys.exit(package_main())

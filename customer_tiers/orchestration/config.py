@@ -1,0 +1,487 @@
+"""The project configuration (config/tiers.yml): loaded, validated, and handed to dbt as vars."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from customer_tiers.ingest.privacy import Privacy
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# The analysis date reaches dbt through this environment variable, not through --vars: dbt
+# throws its partial-parse state away when any var differs from the last parse (a full parse,
+# about 6 s, in each dbt invocation of the day after), but re-parses only the files that read
+# an environment variable whose value changed (int_as_of_resolved, macros/as_of.sql).
+AS_OF_ENV = "TIERS_AS_OF"
+
+
+def dbt_environment(as_of: date | None) -> dict[str, str]:
+    """What a dbt invocation with this analysis date needs in its environment."""
+    return {AS_OF_ENV: as_of.isoformat() if as_of else ""}
+
+
+CONFIG_ENV_VAR = "TIERS_CONFIG"
+# A run builds `<warehouse><WORK_SUFFIX>` and renames it over the published file.
+WORK_SUFFIX = ".building"
+# Every DuckDB connection of ours, dbt's profile included: DuckDB spills to disk past it rather
+# than growing to 80% of RAM.
+MEMORY_LIMIT = os.environ.get("TIERS_DUCKDB_MEMORY_LIMIT", "1GB")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Segment(_Strict):
+    name: str
+    label_zh: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+
+
+class ValueClassRule(_Strict):
+    weights: dict[Literal["r", "f", "m"], float]
+    min_points: dict[Literal["A", "B", "C"], float]
+    labels_zh: dict[Literal["A", "B", "C", "D"], str]
+
+    @model_validator(mode="after")
+    def _descending(self) -> ValueClassRule:
+        points = self.min_points
+        if not points["A"] >= points["B"] >= points["C"]:
+            raise ValueError("rfm.value_class.min_points must satisfy A >= B >= C")
+        return self
+
+
+class RfmConfig(_Strict):
+    segments: list[Segment]
+    value_class: ValueClassRule
+
+    @model_validator(mode="after")
+    def _grid_covered_once(self) -> RfmConfig:
+        for r in range(1, 6):
+            for f in range(1, 6):
+                hits = [
+                    s.name for s in self.segments if s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1]
+                ]
+                if len(hits) != 1:
+                    found = ", ".join(hits) or "no segment"
+                    raise ValueError(
+                        f"rfm.segments: cell R{r} F{f} must be in exactly one segment, "
+                        f"found {found}"
+                    )
+        return self
+
+
+class AbcConfig(_Strict):
+    mode: Literal["share", "threshold"]
+    shares: dict[Literal["A", "B"], float]
+    thresholds: dict[Literal["revenue", "profit", "frequency"], dict[Literal["A", "B"], float]]
+    labels_zh: dict[Literal["A", "B", "C"], str]
+
+    @model_validator(mode="after")
+    def _sane(self) -> AbcConfig:
+        a, b = self.shares["A"], self.shares["B"]
+        if not (a > 0 and b >= 0 and a + b <= 1):
+            raise ValueError("abc.shares: need 0 < A, 0 <= B and A + B <= 1")
+        for basis, limits in self.thresholds.items():
+            if limits["A"] < limits["B"]:
+                raise ValueError(f"abc.thresholds.{basis}: A must be >= B")
+        return self
+
+
+class ClvConfig(_Strict):
+    horizon_days: int = Field(gt=0)
+    monthly_discount_rate: float = Field(ge=0)
+    interval: float = Field(gt=0, lt=1)
+    lifespan_years: float = Field(gt=0)
+
+
+class ChurnLevel(_Strict):
+    name: str
+    p_alive_below: float = Field(ge=0, le=1)
+    overdue_factor: float = Field(gt=0)
+    act_within_days: int = Field(ge=0)
+
+
+class ChurnConfig(_Strict):
+    levels: list[ChurnLevel] = Field(min_length=1)
+    win_back_cost: float = Field(ge=0)
+
+
+class ScheduleConfig(_Strict):
+    cron: str
+    timezone: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # Dagster refuses an unknown zone only when the Definitions load; checked here, a typo
+        # is a configuration error (exit 2 with the file's name), not a traceback.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"schedule.timezone {value!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+            ) from err
+        return value
+
+
+class SensorConfig(_Strict):
+    """The landing-folder sensor (orchestration/defs/sensors.py)."""
+
+    # How often the daemon looks at the folder; each look only lists files (no warehouse).
+    min_interval_seconds: int = Field(default=60, ge=1)
+    # A file modified less than this long ago is still being written: it waits for a later look.
+    settle_seconds: int = Field(default=30, ge=0)
+
+
+RepurchaseBand = Literal[">70%", "30-70%", "<30%"]
+RecommendAnswer = Literal["yes", "maybe", "no"]
+
+
+class SatisfactionLabel(_Strict):
+    level: int = Field(ge=1, le=5)
+    label: str
+    label_zh: str
+
+
+class LoyaltyGrade(_Strict):
+    """One loyalty grade: every condition given must hold (a missing answer meets none)."""
+
+    grade: str
+    label: str
+    label_zh: str
+    min_satisfaction: int | None = Field(default=None, ge=1, le=5)
+    repurchase_bands: list[RepurchaseBand] | None = None
+    recommend: list[RecommendAnswer] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_booleans(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare yes / no as true / false.
+        if isinstance(data, dict) and isinstance(data.get("recommend"), list):
+            answers = {True: "yes", False: "no"}
+            data = {**data, "recommend": [answers.get(a, a) for a in data["recommend"]]}
+        return data
+
+    @property
+    def has_conditions(self) -> bool:
+        conditions = (self.min_satisfaction, self.repurchase_bands, self.recommend)
+        return any(c is not None for c in conditions)
+
+
+class VoiceConfig(_Strict):
+    min_responses: int = Field(ge=1)
+    followup_days: int = Field(ge=1)
+    low_rating_max: int = Field(ge=1, le=5)
+    complaint_categories: list[str]
+    satisfaction_labels: list[SatisfactionLabel]
+    loyalty_grades: list[LoyaltyGrade] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> VoiceConfig:
+        levels = sorted(s.level for s in self.satisfaction_labels)
+        if levels != [1, 2, 3, 4, 5]:
+            raise ValueError("voice.satisfaction_labels: need exactly one label per level 1-5")
+        grades = [g.grade for g in self.loyalty_grades]
+        if len(set(grades)) != len(grades):
+            raise ValueError("voice.loyalty_grades: each grade may appear only once")
+        if self.loyalty_grades[-1].has_conditions:
+            raise ValueError(
+                "voice.loyalty_grades: the last grade must have no condition (it takes everyone "
+                f"the grades before it do not), found conditions on {grades[-1]}"
+            )
+        return self
+
+
+LifecycleStage = Literal[
+    "prospect", "new", "one_time", "regular", "loyal", "at_risk", "dormant", "churned"
+]
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "prospect", "new", "one_time", "regular", "loyal", "at_risk", "dormant", "churned"
+)  # fmt: skip
+OverdueStage = Literal["at_risk", "dormant", "churned"]
+AbcClass = Literal["A", "B", "C"]
+ValueClass = Literal["A", "B", "C", "D"]
+
+
+class OverdueLimit(_Strict):
+    """Days since the last order past which a customer is in the stage."""
+
+    factor: float = Field(gt=0)
+    min_days: int = Field(ge=0)
+    max_days: int = Field(ge=0)
+    fallback_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverdueLimit:
+        if self.min_days > self.max_days:
+            raise ValueError("lifecycle.overdue: min_days must be <= max_days")
+        return self
+
+
+class LoyalRule(_Strict):
+    min_orders: int = Field(ge=2)
+    loyalty_grades: list[str] = []
+    value_classes: list[ValueClass] = []
+    abc_classes: list[AbcClass] = []
+
+
+class StageLabel(_Strict):
+    stage: LifecycleStage
+    label: str
+    label_zh: str
+
+
+class LifecycleConfig(_Strict):
+    new_within_days: int = Field(ge=0)
+    overdue: dict[OverdueStage, OverdueLimit]
+    churned_p_alive_below: float = Field(ge=0, le=1)
+    loyal: LoyalRule
+    labels: list[StageLabel]
+
+    @model_validator(mode="after")
+    def _complete(self) -> LifecycleConfig:
+        if set(self.overdue) != {"at_risk", "dormant", "churned"}:
+            raise ValueError("lifecycle.overdue: need at_risk, dormant and churned")
+        for field in ("factor", "min_days", "max_days", "fallback_days"):
+            limits = [getattr(self.overdue[s], field) for s in ("at_risk", "dormant", "churned")]
+            if limits != sorted(limits):
+                raise ValueError(
+                    f"lifecycle.overdue.*.{field}: need at_risk <= dormant <= churned, "
+                    f"found {limits}"
+                )
+        stages = sorted(label.stage for label in self.labels)
+        if stages != sorted(LIFECYCLE_STAGES):
+            raise ValueError(
+                "lifecycle.labels: need exactly one label per stage: " + ", ".join(LIFECYCLE_STAGES)
+            )
+        return self
+
+
+class ValueSignals(_Strict):
+    abc_classes: list[AbcClass] | None = None
+    value_classes: list[ValueClass] | None = None
+    clv_top_share: float | None = Field(default=None, gt=0, le=1)
+
+    @property
+    def count(self) -> int:
+        return sum(
+            s is not None for s in (self.abc_classes, self.value_classes, self.clv_top_share)
+        )
+
+
+class TierLevel(_Strict):
+    """One tier: every condition given must hold (see config/tiers.yml)."""
+
+    name: str = Field(min_length=1)
+    label_zh: str
+    weight: float = Field(gt=0)
+    value: ValueSignals | None = None
+    min_value_signals: int = Field(default=1, ge=1)
+    lifecycle_stages: list[LifecycleStage] | None = None
+    loyalty_grades: list[str] | None = None
+    exclude_loyalty_grades: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> TierLevel:
+        signals = self.value.count if self.value else 0
+        if self.value is not None and self.min_value_signals > signals:
+            raise ValueError(
+                f"tiers.levels {self.name}: min_value_signals {self.min_value_signals} but only "
+                f"{signals} value signals given"
+            )
+        return self
+
+    @property
+    def has_conditions(self) -> bool:
+        conditions = (
+            self.value, self.lifecycle_stages, self.loyalty_grades, self.exclude_loyalty_grades
+        )  # fmt: skip
+        return any(c is not None for c in conditions)
+
+
+class TiersRules(_Strict):
+    levels: list[TierLevel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> TiersRules:
+        names = [level.name for level in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError("tiers.levels: each tier name may appear only once")
+        if "none" in names:
+            raise ValueError("tiers.levels: 'none' is reserved (tier_migration's not-a-customer)")
+        if self.levels[-1].has_conditions:
+            raise ValueError(
+                "tiers.levels: the last tier must have no condition (it takes everyone the tiers "
+                f"before it do not), found conditions on {names[-1]}"
+            )
+        return self
+
+
+class TierPlaybook(_Strict):
+    contact_every_days: int | None = Field(default=None, gt=0)
+    channel: str
+    benefits: str = ""
+    care_actions: list[str] = []
+
+
+class StageAdjustment(_Strict):
+    max_contact_every_days: int | None = Field(default=None, gt=0)
+    channel: str | None = None
+    add_care_actions: list[str] = []
+    stop_contact: bool = False
+
+
+class PlaybooksConfig(_Strict):
+    tiers: dict[str, TierPlaybook]
+    stages: dict[LifecycleStage, StageAdjustment] = {}
+
+
+class CareCalendarConfig(_Strict):
+    days_ahead: int = Field(ge=1, le=366)
+
+
+class GroupsConfig(_Strict):
+    age_band_starts: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> GroupsConfig:
+        starts = self.age_band_starts
+        if any(b <= a for a, b in pairwise(starts)) or starts[0] < 0:
+            raise ValueError("groups.age_band_starts: need increasing ages from 0 up")
+        return self
+
+
+def resolve_playbooks(levels: list[TierLevel], playbooks: PlaybooksConfig) -> list[dict[str, Any]]:
+    """One playbook per tier and lifecycle stage: the tier's, adjusted by the stage's."""
+    rows = []
+    for level in levels:
+        base = playbooks.tiers[level.name]
+        for stage in LIFECYCLE_STAGES:
+            adjust = playbooks.stages.get(stage, StageAdjustment())
+            every = base.contact_every_days
+            if adjust.max_contact_every_days is not None:
+                every = min(every or adjust.max_contact_every_days, adjust.max_contact_every_days)
+            actions = [*base.care_actions, *adjust.add_care_actions]
+            if adjust.stop_contact:
+                every, actions = None, []
+            rows.append(
+                {
+                    "tier": level.name,
+                    "stage": stage,
+                    "playbook": f"{level.name} / {stage}",
+                    "contact_every_days": every,
+                    "channel": adjust.channel or base.channel,
+                    "benefits": base.benefits,
+                    "care_actions": list(dict.fromkeys(actions)),
+                }
+            )
+    return rows
+
+
+class PrivacyConfig(_Strict):
+    personal_data: Literal["mask", "hash", "keep"]
+    salt_env: str = Field(min_length=1)
+
+    def settings(self) -> Privacy:
+        """The loader's settings; the salt is read from the environment, never from a file."""
+        salt = os.environ.get(self.salt_env, "")
+        if self.personal_data == "hash" and not salt:
+            raise ConfigError(
+                f"privacy.personal_data is 'hash' but the salt variable {self.salt_env} is not "
+                "set: export it (a long random secret, the same for every run) or choose mask"
+            )
+        return Privacy(self.personal_data, salt if self.personal_data == "hash" else "")
+
+
+class TiersConfig(_Strict):
+    rfm: RfmConfig
+    abc: AbcConfig
+    clv: ClvConfig
+    churn: ChurnConfig
+    schedule: ScheduleConfig
+    sensor: SensorConfig = Field(default_factory=SensorConfig)
+    voice: VoiceConfig
+    lifecycle: LifecycleConfig
+    tiers: TiersRules
+    playbooks: PlaybooksConfig
+    care_calendar: CareCalendarConfig
+    groups: GroupsConfig
+    privacy: PrivacyConfig
+    source_path: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TiersConfig:
+        # Playbooks of tiers that are not configured are ignored: a configuration file that
+        # renames the tiers is merged over the defaults, whose playbooks stay in the mapping.
+        missing = [lv.name for lv in self.tiers.levels if lv.name not in self.playbooks.tiers]
+        if missing:
+            raise ValueError(f"playbooks.tiers: no playbook for tier {', '.join(missing)}")
+        return self
+
+    def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
+        """The vars every dbt invocation gets: the configuration, and the analysis date."""
+        # Scheduling is Dagster's business, not the models'.
+        tiers = self.model_dump(mode="json", exclude={"schedule", "sensor"})
+        # dbt reads the playbook of each (tier, stage) pair, resolved once here.
+        tiers["playbooks"]["resolved"] = resolve_playbooks(self.tiers.levels, self.playbooks)
+        return {
+            "tiers": tiers,
+            "as_of": as_of.isoformat() if as_of else None,
+        }
+
+    def dbt_vars_json(self, as_of: date | None) -> str:
+        return json.dumps(self.dbt_vars(as_of), ensure_ascii=False, sort_keys=True)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"configuration file not found: {path}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+class ConfigError(Exception):
+    """An unreadable or invalid configuration file (the CLI exits 2)."""
+
+
+def load_config(path: Path | str | None = None) -> TiersConfig:
+    """Defaults from config/tiers.yml, overridden key by key by `path` or $TIERS_CONFIG."""
+    data = _read_yaml(DEFAULT_CONFIG_PATH)
+    override = path or os.environ.get(CONFIG_ENV_VAR)
+    source = str(DEFAULT_CONFIG_PATH)
+    if override and Path(override).resolve() != DEFAULT_CONFIG_PATH:
+        data = _deep_merge(data, _read_yaml(Path(override)))
+        source = str(override)
+    try:
+        return TiersConfig(**data, source_path=source)
+    except ValueError as err:
+        raise ConfigError(f"{source}: {err}") from err

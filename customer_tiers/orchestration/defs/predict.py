@@ -1,0 +1,159 @@
+"""Predict: fit BG/NBD and Gamma-Gamma on the repeat-purchase summary, write the predictions.
+
+The summary (one row per customer, four numbers) is built in SQL by dbt; only that summary
+comes into Python, never the order lines. The fits (orchestration/clv_fit.py, which the Spark
+engine runs too) give the parameters, the per-customer predictions and the holdout table; they
+go back to DuckDB schema `predictions`, which dbt reads as a source.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from customer_tiers.orchestration.clv_fit import AS_OF_SQL, NO_CUSTOMERS, SUMMARY_SQL, fit_clv
+from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.plots import line_chart_svg
+from customer_tiers.orchestration.resources import WarehouseResource
+
+SUMMARY_KEY = dg.AssetKey(["intermediate", "int_customers_btyd_summarized"])
+HOLDOUT_KEY = dg.AssetKey(["intermediate", "int_customers_holdout_summarized"])
+CUSTOMER_CLV_KEY = dg.AssetKey(["predictions", "customer_clv"])
+PARAMS_KEY = dg.AssetKey(["predictions", "clv_model_params"])
+HOLDOUT_TABLE_KEY = dg.AssetKey(["predictions", "clv_holdout"])
+
+
+def _read_summary(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    return con.execute(SUMMARY_SQL).fetchnumpy()
+
+
+def holdout_plot_path(warehouse: WarehouseResource, as_of: Any) -> Path:
+    """Beside the published warehouse, one per analysis date, so a rerun replaces its own."""
+    return warehouse.reports_dir / f"clv_holdout_{as_of}.svg"
+
+
+def write_holdout_plot(path: Path, holdout: pa.Table) -> None:
+    rows = holdout.to_pylist()
+    days = rows[0]["holdout_days"]
+    svg = line_chart_svg(
+        [row["frequency_label"] for row in rows],
+        {
+            "actual": [row["actual_purchases"] for row in rows],
+            "BG/NBD expected": [row["expected_purchases"] for row in rows],
+        },
+        title=f"Repeat purchases in the {days} days after the calibration period",
+        x_label="repeat purchases in the calibration period",
+        y_label="average repeat purchases in the holdout",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg, encoding="utf-8")
+
+
+def _write(con: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
+    con.register("incoming", table)
+    try:
+        con.execute(f"create or replace table predictions.{table_name} as select * from incoming")
+    finally:
+        con.unregister("incoming")
+
+
+def _params_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| model | parameter | value | std. error |", "|---|---|---|---|"]
+    for row in rows:
+        se = "" if row["std_error"] is None else f"{row['std_error']:.4g}"
+        lines.append(f"| {row['model']} | {row['parameter']} | {row['value']:.4g} | {se} |")
+    return "\n".join(lines)
+
+
+@dg.multi_asset(
+    name="clv_predictions",
+    specs=[
+        dg.AssetSpec(
+            CUSTOMER_CLV_KEY,
+            deps=[SUMMARY_KEY],
+            group_name="predictions",
+            kinds={"python", "duckdb"},
+            description="P(alive), expected purchases and value, predicted CLV with its interval.",
+        ),
+        dg.AssetSpec(
+            PARAMS_KEY,
+            deps=[SUMMARY_KEY],
+            group_name="predictions",
+            kinds={"python", "duckdb"},
+            description="Maximum-likelihood BG/NBD and Gamma-Gamma parameters of this run.",
+        ),
+        dg.AssetSpec(
+            HOLDOUT_TABLE_KEY,
+            deps=[SUMMARY_KEY, HOLDOUT_KEY],
+            group_name="predictions",
+            kinds={"python", "duckdb"},
+            description="Actual against expected repeat purchases after as_of, by frequency.",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "fit_converged",
+            asset=PARAMS_KEY,
+            description="Both maximum-likelihood fits converged. When not, the run goes on with "
+            "the predicted columns empty and this check failed (a warning in the run summary).",
+        )
+    ],
+)
+def clv_predictions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    clv = load_config().clv
+    with warehouse.connect(read_only=True) as con:
+        data = _read_summary(con)
+        [(as_of,)] = con.execute(AS_OF_SQL).fetchall()
+    customers = len(data["customer_id"])
+    context.log.info(f"fitting BG/NBD and Gamma-Gamma on {customers:,} customers")
+    if customers == 0:
+        raise dg.Failure(NO_CUSTOMERS)
+    fit = fit_clv(data, as_of, clv)
+    params, holdout = fit.param_rows, fit.holdout
+    if fit.fitted:
+        context.log.info(fit.describe())
+    else:
+        context.log.warning(fit.describe())
+    with warehouse.connect() as con:
+        con.execute("create schema if not exists predictions")
+        _write(con, "customer_clv", fit.predictions)
+        _write(con, "clv_model_params", fit.params)
+        _write(con, "clv_holdout", holdout)
+    yield dg.MaterializeResult(
+        asset_key=CUSTOMER_CLV_KEY, metadata={"dagster/row_count": customers}
+    )
+    yield dg.MaterializeResult(
+        asset_key=PARAMS_KEY,
+        metadata={"parameters": dg.MetadataValue.md(_params_markdown(params))}
+        if fit.fitted
+        else {},
+    )
+    holdout_metadata: dict[str, Any] = {"dagster/row_count": holdout.num_rows}
+    if holdout.num_rows:
+        plot = holdout_plot_path(warehouse, as_of)
+        write_holdout_plot(plot, holdout)
+        holdout_metadata["plot"] = dg.MetadataValue.path(str(plot))
+    yield dg.MaterializeResult(asset_key=HOLDOUT_TABLE_KEY, metadata=holdout_metadata)
+    yield dg.AssetCheckResult(
+        asset_key=PARAMS_KEY,
+        check_name="fit_converged",
+        passed=fit.fitted,
+        # A warning, not a block: RFM, ABC and the rest are still published, with the
+        # predicted columns empty rather than invented.
+        severity=dg.AssetCheckSeverity.WARN,
+        description=fit.problem or None,
+        metadata={
+            "bg_nbd_log_likelihood": float(fit.bg.log_likelihood) if fit.bg else None,
+            "gamma_gamma_log_likelihood": float(fit.gg.log_likelihood) if fit.gg else None,
+            "gamma_gamma_excluded": int(fit.gg.excluded) if fit.gg else None,
+        },
+    )
+
+
+defs = dg.Definitions(assets=[clv_predictions])
