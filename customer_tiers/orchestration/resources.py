@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 
 from customer_tiers.orchestration.config import MEMORY_LIMIT, WORK_SUFFIX
+from customer_tiers.orchestration.warehouse_file import swap_guard, wal_path
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -48,7 +49,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """
         work = self.work_path
         work.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in (work, _wal(work)):
+        for leftover in (work, wal_path(work)):
             leftover.unlink(missing_ok=True)
         published = self.published_path
         if published.exists():
@@ -74,8 +75,8 @@ class WarehouseResource(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def publish(self) -> Path:
-        """Checkpoint the work copy and rename it over the published file (atomic on POSIX)."""
+    def seal(self) -> Path:
+        """Checkpoint the work copy so that it is one self-contained file, ready to publish."""
         work = self.work_path
         if not work.exists():
             raise FileNotFoundError(f"nothing to publish: {work} does not exist")
@@ -84,8 +85,23 @@ class WarehouseResource(dg.ConfigurableResource):
             con.execute("checkpoint")
         finally:
             con.close()
-        os.replace(work, self.published_path)
-        return self.published_path
+        if wal_path(work).exists():
+            raise RuntimeError(f"{wal_path(work)} is left after a checkpoint; nothing published")
+        return work
+
+    def swap(self) -> Path:
+        """Rename the sealed work copy over the published file (atomic on POSIX), refused while
+        another process writes the published file or a write-ahead log of it is left: that
+        log would be replayed against the new file."""
+        published = self.published_path
+        with swap_guard(published):
+            os.replace(self.work_path, published)
+        return published
+
+    def publish(self) -> Path:
+        """Seal the work copy and swap it in."""
+        self.seal()
+        return self.swap()
 
 
 class SourcesResource(dg.ConfigurableResource):
@@ -96,7 +112,3 @@ class SourcesResource(dg.ConfigurableResource):
     @property
     def directory(self) -> Path:
         return Path(self.path).expanduser().resolve()
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")

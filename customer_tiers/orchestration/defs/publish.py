@@ -22,6 +22,8 @@ def _share(value: float | None) -> str:
 def summary_metadata(summary: RunSummary) -> dict[str, Any]:
     """What a person reads in the Dagster UI: the run's headline figures as Markdown tables."""
     metadata: dict[str, Any] = {"as_of": summary.as_of or "", "customers": summary.customers}
+    if summary.as_of_note:  # also the failed (warn) check raw/orders as_of_window
+        metadata["as_of_warning"] = summary.as_of_note
     if summary.pareto:
         p = summary.pareto
         metadata["pareto"] = (
@@ -55,12 +57,15 @@ def summary_metadata(summary: RunSummary) -> dict[str, Any]:
 def published_warehouse(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    path = warehouse.publish()
-    summary = read_summary(path, context.run.run_id)
+    # Everything that can fail happens before the swap: after it, the run has published.
+    work = warehouse.seal()
+    summary = read_summary(work, context.run.run_id)
+    size = work.stat().st_size
+    path = warehouse.swap()
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
-            "bytes": path.stat().st_size,
+            "bytes": size,
             **summary_metadata(summary),
         }
     )
