@@ -239,3 +239,73 @@ def test_six_customers_are_too_few_for_the_clv_models(warehouse: Path) -> None:
     assert rows[0] == ("c1", 9, 180, 185, None, None, 20.0, round(100 * 10 * 365.25 / 185 * 3, 2))
     assert all(r[4] is None and r[5] is None for r in rows)
     assert query(warehouse, "select count(*) from marts.clv_model_params") == [(0,)]
+
+
+def _watchlist_with(warehouse: Path, tmp_path: Path, churn_yaml: str | None) -> list[tuple]:
+    """Rebuild churn_watchlist on a copy of the unfitted run (optionally with other churn
+    levels) and read it back."""
+    import shutil
+    import subprocess
+    import sys
+
+    building = tmp_path / "warehouse.duckdb.building"
+    shutil.copyfile(warehouse, building)
+    command = [sys.executable, "-m", "customer_tiers.orchestration.cli", "dbt"]
+    command += ["--warehouse", str(tmp_path / "warehouse.duckdb"), "--as-of", AS_OF.isoformat()]
+    if churn_yaml is not None:
+        override = tmp_path / "churn.yml"
+        override.write_text(churn_yaml, encoding="utf-8")
+        command += ["--config", str(override)]
+    command += ["--", "run", "--select", "churn_watchlist"]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout[-2000:]
+    return query(
+        building,
+        "select customer_id, risk_level, risk_reason, p_alive, days_since_last_order, "
+        "expected_days_between_orders, predicted_clv_365d, round(value_at_stake, 3), action, "
+        "win_back_deadline from marts.churn_watchlist order by 1",
+    )
+
+
+def test_unfitted_churn_watchlist_uses_the_observed_rhythm(warehouse: Path, tmp_path: Path) -> None:
+    """Without a fit, P(alive) is null, so only the overdue test can list a customer; the
+    expected days between purchases is the observed mean gap between purchase days (recency /
+    repeat purchase days) and the value at stake is avg order value x purchases per year
+    (orders x 365.25 / max(tenure days, 30)), README "churn_watchlist" and
+    churn_watchlist.sql. As of 2024-12-31:
+
+      customer  repeats  recency  gap  days since last  tenure  value at stake
+      c1        9        180      20   5                185     100 x 10 x 365.25/185
+      c2        3        90       30   5                95      75 x 4 x 365.25/95
+      c3        3        90       30   30               120     75 x 4 x 365.25/120 = 913.125
+      c4        1        31       31   60               91      60 x 2 x 365.25/91 = 481.648
+      c5, c6    0        -        none (no repeat: no rhythm, never listed)
+
+    Default levels (high: > 3 x gap, medium: > 2 x gap): nobody; the nearest is c4, 60 days
+    against 2 x 31 = 62. With high > 1.9 x gap and medium > 0.9 x gap and a win-back cost of
+    500: c4 60 > 1.9 x 31 = 58.9 → high, 481.648 < 500 → let_go (no deadline); c3 30 <= 57 but
+    30 > 0.9 x 30 = 27 → medium, 913.125 >= 500 → win_back by 2024-12-31 + 14 = 2025-01-14;
+    c1 (5 <= 18) and c2 (5 <= 27) stay off.
+    """
+    default_dir = tmp_path / "default"
+    default_dir.mkdir()
+    assert _watchlist_with(warehouse, default_dir, None) == []
+    assert query(warehouse, "select count(*) from marts.churn_watchlist") == [(0,)]
+
+    levels = (
+        "churn:\n  levels:\n"
+        "    - {name: high, p_alive_below: 0.3, overdue_factor: 1.9, act_within_days: 7}\n"
+        "    - {name: medium, p_alive_below: 0.5, overdue_factor: 0.9, act_within_days: 14}\n"
+        "  win_back_cost: 500\n"
+    )
+    rows = _watchlist_with(warehouse, tmp_path, levels)
+    assert rows == [
+        (
+            "c3", "medium", "30 days since the last purchase > 0.9 x 30.0 expected",
+            None, 30, 30.0, None, 913.125, "win_back", date(2025, 1, 14),
+        ),
+        (
+            "c4", "high", "60 days since the last purchase > 1.9 x 31.0 expected",
+            None, 60, 31.0, None, round(60 * 2 * 365.25 / 91, 3), "let_go", None,
+        ),
+    ]  # fmt: skip
