@@ -284,6 +284,9 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
 
     os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
     os.environ.update(dbt_environment(args.as_of))
+    from customer_tiers.orchestration.paths import dbt_artifacts_environment
+
+    os.environ.update(dbt_artifacts_environment())  # never into an installed package's folder
     dbt_args = list(args.dbt_args)
     if dbt_args and dbt_args[0] == "--":
         dbt_args = dbt_args[1:]

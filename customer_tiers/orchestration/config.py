@@ -14,10 +14,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from customer_tiers.ingest.privacy import Privacy
+from customer_tiers.orchestration.paths import DBT_PROJECT_DIR as DBT_PROJECT_DIR
+from customer_tiers.orchestration.paths import REPO_ROOT as REPO_ROOT
+from customer_tiers.orchestration.paths import shipped_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "tiers.yml"
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# In the source tree, or inside the installed package (paths.shipped_path)
+DEFAULT_CONFIG_PATH = shipped_path("config") / "tiers.yml"
 
 # The analysis date reaches dbt through this environment variable, not through --vars: dbt
 # throws its partial-parse state away when any var differs from the last parse (a full parse,

@@ -22,6 +22,7 @@ from customer_tiers.orchestration.config import (
     dbt_environment,
     load_config,
 )
+from customer_tiers.orchestration.paths import dbt_artifacts_environment
 
 
 def _put_dbt_on_path() -> None:
@@ -43,10 +44,13 @@ def parse_args() -> list[str]:
 
 
 # dbt's artifacts (manifest, partial-parse state, each invocation's run results) go under
-# dbt_project/$DBT_TARGET_PATH, `target` by default: dbt's own variable, which dagster-dbt's
-# invocations follow too. Processes that run pipelines side by side (the test suite's workers)
+# $DBT_TARGET_PATH, `target` by default, relative to dbt_project/ in the source tree and to a
+# folder of the user's cache when installed (paths.dbt_artifacts_environment): dbt's own
+# variable, which dagster-dbt's invocations follow too, made absolute here so that every dbt
+# subprocess writes there. Processes that run pipelines side by side (the test suite's workers)
 # each take their own, so none reads a manifest another is rewriting.
-DBT_TARGET_PATH = os.environ.get("DBT_TARGET_PATH", "target")
+os.environ.update(dbt_artifacts_environment())
+DBT_TARGET_PATH = os.environ["DBT_TARGET_PATH"]
 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
