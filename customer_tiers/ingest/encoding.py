@@ -9,6 +9,7 @@ copy first. Everything streams in 1 MiB chunks so a multi-gigabyte export needs 
 from __future__ import annotations
 
 import codecs
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -28,6 +29,13 @@ class SourceError(Exception):
     """
 
 
+def open_source_bytes(path: Path) -> BinaryIO:
+    """The file's content as bytes: a `.gz` file (`day.csv.gz`) decompressed as it streams."""
+    if Path(path).name.strip().lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return Path(path).open("rb")
+
+
 def _chunks(f: BinaryIO) -> Iterator[bytes]:
     while chunk := f.read(CHUNK_SIZE):
         yield chunk
@@ -41,7 +49,7 @@ _MIXED_AFTER_CHARACTERS = 2
 def _utf8_characters_before(path: Path, end: int) -> int:
     """How many non-ASCII UTF-8 characters (lead bytes) the first `end` bytes hold."""
     count, remaining = 0, end
-    with path.open("rb") as f:
+    with open_source_bytes(path) as f:
         while remaining > 0:
             chunk = f.read(min(CHUNK_SIZE, remaining))
             if not chunk:
@@ -60,7 +68,7 @@ def _first_invalid_offset(path: Path, encoding: str, start: int = 0) -> int | No
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     offset = start  # file offset of the first byte of the next chunk
-    with path.open("rb") as f:
+    with open_source_bytes(path) as f:
         f.seek(start)
         for chunk in _chunks(f):
             pending = len(decoder.getstate()[0])  # bytes held back from the previous chunk
@@ -83,7 +91,7 @@ def _first_invalid_offset(path: Path, encoding: str, start: int = 0) -> int | No
 def _nul_offset(path: Path) -> int | None:
     """Offset of the first NUL byte: text exports never have one, binary files and UTF-16 do."""
     offset = 0
-    with path.open("rb") as f:
+    with open_source_bytes(path) as f:
         for chunk in _chunks(f):
             if (i := chunk.find(b"\x00")) >= 0:
                 return offset + i
@@ -97,7 +105,7 @@ def detect_encoding(path: Path) -> Encoding:
     Raises SourceError naming the file and the byte offset when it is none of them.
     """
     path = Path(path)
-    with path.open("rb") as f:
+    with open_source_bytes(path) as f:
         head = f.read(len(UTF8_BOM))
     if head.startswith(_UTF16_BOMS):
         raise SourceError(f"{path}: the file is UTF-16; save it as UTF-8 (or GBK) CSV")
@@ -143,11 +151,11 @@ def transcode_to_utf8(
     """
     path, dest_dir = Path(path), Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / f"{path.stem}.utf8{path.suffix}"
+    dest = dest_dir / f"{path.name.strip().split('.')[0] or 'source'}.utf8.csv"
     # "utf-8-sig" drops a leading BOM; for other codecs a BOM is not expected.
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
-        with path.open("rb") as src, dest.open("wb") as out:
+        with open_source_bytes(path) as src, dest.open("wb") as out:
             held_cr = ""  # a CR at the end of a chunk may start a CRLF split across two
             for chunk in _chunks(src):
                 text = held_cr + decoder.decode(chunk, final=False)

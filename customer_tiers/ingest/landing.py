@@ -13,7 +13,19 @@ sha256 and the settings it was loaded with), so a run
 * reloads a changed file: its earlier rows are deleted first, then it is loaded again;
 * for the top-level `<source>.csv`, which is the full current export, deletes the rows of a
   file that is gone; files dropped into `<source>/` are kept when they are later removed from
-  the folder (landing folders are usually emptied once loaded).
+  the folder (landing folders are usually emptied once loaded);
+* skips a file whose bytes (sha256) are those of another file of the source whose rows are in
+  the warehouse (`orders/export (1).csv`, a second download of `orders/export.csv`): it is
+  reported as a duplicate, never loaded, so nothing is counted twice. The copy loaded first
+  stays the one loaded: a file kept when it is removed from the landing folder keeps its
+  copies out; when the top-level file's rows go (the file is removed or changed), a copy of its
+  old bytes is loaded in its place on that run.
+
+Landing folders are read recursively (`orders/2026/07/01.csv` is a file of orders). A file
+there that is not a data file (`day3.txt`), or has a partial name (`.part`), is not loaded and
+is reported with the reason (SourceSync.skipped); hidden files (`.DS_Store`) are ignored. Names
+are matched as ingest/files.py says: `.csv`, `.csv.gz`, `.parquet`, spaces around them ignored;
+a link is read only when it leads to a file inside the sources folder.
 
 A source without a landing folder (customers, products, staff) is one file that replaces the
 table when it changed. A change of loader version or personal-data settings reloads everything,
@@ -34,10 +46,12 @@ from typing import Literal
 import duckdb
 
 from customer_tiers.ingest.encoding import SourceError
+from customer_tiers.ingest.files import check_link, is_hidden, skip_reason
+from customer_tiers.ingest.files import is_partial as is_partial
 from customer_tiers.ingest.loader import (
-    EXTENSIONS,
     QUARANTINE_SCHEMA,
     RAW_SCHEMA,
+    FileFacts,
     LoadResult,
     absent_result,
     create_empty_tables,
@@ -50,14 +64,11 @@ from customer_tiers.ingest.sources import SourceSpec
 
 LOADED_FILES_TABLE = f"{RAW_SCHEMA}.loaded_files"
 # Bumped when the loader parses values differently, so rows loaded by an older one are reloaded.
-LOADER_VERSION = "2"
+LOADER_VERSION = "4"  # 3: lines of spaces skipped, Parquet time zones, duplicate files; 4: ranges
 # A file's modification time is trusted only once it is this much older than the moment it
 # was looked at: a file rewritten within the clock's granularity of the look (same size, same
 # time stamp) could otherwise pass as unchanged. Such files are checksummed again next run.
 _SETTLED_NS = 2_000_000_000
-# Names a writer uses while a file is still being copied in; never loaded.
-_PARTIAL_PREFIXES = (".", "~")
-_PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 
 _LOADED_FILES_DDL = f"""
 CREATE TABLE IF NOT EXISTS {LOADED_FILES_TABLE} (
@@ -98,6 +109,8 @@ class SourceSync:
     results: list[LoadResult] = field(default_factory=list)  # loaded and unchanged, per file
     removed: list[str] = field(default_factory=list)  # top-level file gone: its rows deleted
     kept: list[str] = field(default_factory=list)  # landed files gone from the folder, kept
+    # files present but not loaded: (name, why), duplicates first (LoadResult.note)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     rows_in_table: int = 0
 
     @property
@@ -143,21 +156,36 @@ def settings_fingerprint(privacy: Privacy) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def is_partial(path: Path) -> bool:
-    name = path.name.lower()
-    return name.startswith(_PARTIAL_PREFIXES) or name.endswith(_PARTIAL_SUFFIXES)
+def _landed(sources_dir: Path, spec: SourceSpec) -> list[Path]:
+    """Every entry under `<sources>/<stem>/` at any depth but hidden ones, by path; links
+    checked (ingest/files.py check_link) and followed only within the sources folder."""
+    folder = Path(sources_dir) / spec.name
+    if not spec.landing or not (folder.is_dir() or folder.is_symlink()):
+        return []
+    check_link(sources_dir, folder)
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        for p in sorted(pending.pop().iterdir()):
+            if is_hidden(p):
+                continue
+            check_link(sources_dir, p)
+            if p.is_dir():
+                pending.append(p)
+            else:
+                found.append(p)
+    return sorted(found)
 
 
 def landing_files(sources_dir: Path, spec: SourceSpec) -> list[Path]:
-    """The files dropped into `<sources>/<stem>/`, by name; partial and hidden files left out."""
-    folder = Path(sources_dir) / spec.name
-    if not spec.landing or not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in EXTENSIONS and not is_partial(p)
-    )
+    """The data files dropped into `<sources>/<stem>/` or its subfolders, by path."""
+    return [p for p in _landed(sources_dir, spec) if skip_reason(p) is None]
+
+
+def skipped_files(sources_dir: Path, spec: SourceSpec) -> list[tuple[str, str]]:
+    """The other files of the landing folder: (name in the sources folder, why not loaded)."""
+    found = ((p, skip_reason(p)) for p in _landed(sources_dir, spec))
+    return [(_name(Path(sources_dir), p), why) for p, why in found if why]
 
 
 def source_files(sources_dir: Path, spec: SourceSpec) -> list[Path]:
@@ -268,6 +296,41 @@ def _unchanged(source: str, tracked: _Tracked) -> LoadResult:
     )  # fmt: skip
 
 
+def _look(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    name: str,
+    path: Path,
+    before: _Tracked | None,
+) -> tuple[_Tracked | None, FileFacts | None, int | None]:
+    """(tracked, facts, mtime): facts None when the file is the one loaded before, unchanged
+    (by settled size and time, or by checksum; a touched file's new time is noted)."""
+    try:
+        size, mtime_ns = _stat_key(path)
+    except OSError as err:
+        raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
+    settled_same = before is not None and before.mtime_ns is not None
+    if before and settled_same and (before.bytes, before.mtime_ns) == (size, mtime_ns):
+        return before, None, mtime_ns
+    facts = inspect_file(path)
+    if before and (before.bytes, before.sha256) == (facts.bytes, facts.sha256):
+        if mtime_ns != before.mtime_ns:  # same content, touched or copied again
+            _note_mtime(con, spec, name, mtime_ns)
+        return before, None, mtime_ns
+    return before, facts, mtime_ns
+
+
+def _not_loaded(
+    source: str, path: Path, facts: FileFacts | None, status: str, note: str
+) -> LoadResult:
+    return LoadResult(
+        source=source, file=str(path), sha256=facts.sha256 if facts else None,
+        bytes=facts.bytes if facts else None, encoding=None, rows_read=0, rows_loaded=0,
+        rows_quarantined=0, missing_columns=(), extra_columns=(),
+        status=status, note=note,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
 def sync_source(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -307,40 +370,45 @@ def sync_source(
             _forget(con, spec, gone)
             sync.removed.append(name)
     if not files and not sync.kept:
+        skipped = skipped_files(sources_dir, spec)
         if spec.required_file:
             where = f"{spec.name}.csv or {spec.name}.parquet"
             if spec.landing:
                 where += f" (or files in {spec.name}/)"
-            raise SourceError(f"{where} is required in {sources_dir}")
+            not_loaded = "".join(f"; {name} is not loaded: {why}" for name, why in skipped)
+            raise SourceError(f"{where} is required in {sources_dir}{not_loaded}")
         create_empty_tables(con, spec)
         sync.results.append(absent_result(spec.name))
+        for name, why in skipped:
+            sync.skipped.append((name, why))
+            sync.results.append(_not_loaded(spec.name, sources_dir / name, None, "skipped", why))
         return sync
 
-    for name, path in names.items():
-        before = tracked.get(name)
-        try:
-            size, mtime_ns = _stat_key(path)
-        except OSError as err:
-            raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
-        if (
-            before
-            and before.mtime_ns is not None
-            and (before.bytes, before.mtime_ns)
-            == (
-                size,
-                mtime_ns,
-            )
-        ):
-            sync.results.append(_unchanged(spec.name, before))
-            continue
-        facts = inspect_file(path)
-        if before and (before.bytes, before.sha256) == (facts.bytes, facts.sha256):
-            if mtime_ns != before.mtime_ns:  # same content, touched or copied again
-                _note_mtime(con, spec, name, mtime_ns)
+    # First what each file holds (the recorded checksum of a file unchanged by size and time),
+    # then what to do with it: a file with the bytes of another whose rows are kept is a
+    # duplicate (module doc), those loaded before taking precedence over new ones.
+    looked = [_look(con, spec, name, path, tracked.get(name)) for name, path in names.items()]
+    held = {tracked[name].sha256: name for name in sync.kept}
+    held |= {t.sha256: t.name for t, facts, _ in looked if facts is None and t is not None}
+    # Among new copies, the shortest name is taken for the original (`export.csv`, not
+    # `export (1).csv`); files are still loaded in name order.
+    new = sorted(
+        (len(n), n, f.sha256) for (_, f, _), n in zip(looked, names, strict=True) if f is not None
+    )
+    for _, name, sha256 in new:
+        held.setdefault(sha256, name)
+    for (before, facts, mtime_ns), (name, path) in zip(looked, names.items(), strict=True):
+        if facts is None:
+            assert before is not None
             sync.results.append(_unchanged(spec.name, before))
             continue
         if before:
             _forget(con, spec, before)
+        if (first := held[facts.sha256]) != name:
+            note = f"same content (sha256 {facts.sha256[:12]}) as {first}"
+            sync.skipped.append((name, note))
+            sync.results.append(_not_loaded(spec.name, path, facts, "duplicate", note))
+            continue
         progress(f"{spec.name}: loading {name} ({facts.bytes:,} bytes)")
         # A source without a landing folder is one file that replaces the table; appending
         # also checks keys against the other files' rows.
@@ -348,6 +416,9 @@ def sync_source(
         # the time stamp of before the read: a change while reading is seen next run
         _remember(con, name, result, settings, run_id, loaded_at, mtime_ns)
         sync.results.append(result)
+    for name, why in skipped_files(sources_dir, spec):
+        sync.skipped.append((name, why))
+        sync.results.append(_not_loaded(spec.name, sources_dir / name, None, "skipped", why))
 
     row = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{spec.name}").fetchone()
     sync.rows_in_table = int(row[0]) if row else 0

@@ -13,13 +13,14 @@ bounded memory; Python only touches the file as bytes (encoding check, sha256).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -31,10 +32,26 @@ from customer_tiers.ingest.encoding import (
     Encoding,
     SourceError,
     detect_encoding,
+    open_source_bytes,
     transcode_to_utf8,
 )
-from customer_tiers.ingest.privacy import Privacy
-from customer_tiers.ingest.sources import DUCKDB_TYPES, LINEAGE_COLUMNS, Column, SourceSpec
+from customer_tiers.ingest.files import (
+    blank_out_whitespace_lines,
+    check_link,
+    is_csv,
+    scan,
+    stem,
+    suffix,
+)
+from customer_tiers.ingest.privacy import PersonalKind, Privacy, personal_kind
+from customer_tiers.ingest.sources import (
+    DUCKDB_TYPES,
+    FAR_FUTURE_GAP_DAYS,
+    LINEAGE_COLUMNS,
+    Bound,
+    Column,
+    SourceSpec,
+)
 
 __all__ = [
     "FileFacts",
@@ -54,7 +71,7 @@ RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
 DEFAULT_PRIVACY = Privacy()  # mask: no clear personal data unless configured
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
-EXTENSIONS = (".csv", ".parquet")
+EXTENSIONS = (".csv", ".csv.gz", ".parquet")  # ingest/files.py SUFFIXES
 
 # Characters trimmed from every value: ASCII whitespace plus the no-break and ideographic
 # (full-width) spaces that Excel and Chinese input methods leave behind.
@@ -102,17 +119,25 @@ class LoadResult:
     # in quarantine.<name>._reason), so the counts add up to rows_quarantined.
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     # loaded: read this run; unchanged: the same file (name, size, sha256) was loaded before and
-    # its rows are kept; absent: no file.
-    status: Literal["loaded", "unchanged", "absent"] = "loaded"
+    # its rows are kept; absent: no file; duplicate: the same bytes as another file of the
+    # source, not loaded; skipped: a file of a landing folder that is not a data file.
+    status: Literal["loaded", "unchanged", "absent", "duplicate", "skipped"] = "loaded"
+    note: str | None = None  # why a file was not loaded (duplicate, skipped)
 
 
 @dataclass(frozen=True)
 class _FileColumn:
     """A column as DuckDB's reader exposes it."""
 
-    name: str  # name given by the reader: the header text as written
+    name: str  # name given by the reader (DuckDB renames a repeated header `amount_1`)
     type: str  # DuckDB type as read: VARCHAR for CSV, the stored type for Parquet
-    snake: str  # lower snake case, used for matching and for quarantine column names
+    snake: str  # lower snake case of the header, used for matching and quarantine names
+    header: str = ""  # the header as written in the file, for messages
+    zone: str | None = None  # a Parquet timestamp's own time zone (TIMESTAMP WITH TIME ZONE)
+
+    @property
+    def label(self) -> str:
+        return self.header or self.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +202,7 @@ def _read_error(err: Exception, path: Path) -> str:
 
 def _has_content(path: Path) -> bool:
     """True when the file holds anything but a BOM and whitespace (i.e. at least a header)."""
-    with path.open("rb") as f:
+    with open_source_bytes(path) as f:
         first = True
         while chunk := f.read(CHUNK_SIZE):
             if first and chunk.startswith(UTF8_BOM):
@@ -197,15 +222,16 @@ def _fetchall(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 
 def find_source_file(sources_dir: Path, spec: SourceSpec) -> Path | None:
-    """`<name>.csv` or `<name>.parquet` in sources_dir (case-insensitive, so ORDERS.CSV too)."""
+    """`<name>.csv`, `<name>.csv.gz` or `<name>.parquet` in sources_dir (any case, so
+    ORDERS.CSV too; spaces around the name ignored). A link is followed only to a file inside
+    sources_dir (ingest/files.py check_link): a broken one or one leading out is an error."""
     sources_dir = Path(sources_dir)
     if not sources_dir.is_dir():
         raise SourceError(f"{sources_dir}: sources directory does not exist")
-    found = sorted(
-        p
-        for p in sources_dir.iterdir()
-        if p.is_file() and p.stem.lower() == spec.name and p.suffix.lower() in EXTENSIONS
-    )
+    named = [p for p in sources_dir.iterdir() if suffix(p) and stem(p) == spec.name]
+    for p in named:
+        check_link(sources_dir, p)
+    found = sorted(p for p in named if p.is_file())
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise SourceError(f"{sources_dir}: ambiguous source {spec.name!r}: {names}; keep one")
@@ -230,6 +256,8 @@ def _csv_reader(path: Path, delim: str | None = None, n_columns: int = 0) -> str
         "comment = ''",
         "skip = 0",
     ]
+    if path.name.strip().lower().endswith(".gz"):
+        options.append("compression = 'gzip'")  # not left to the name: `day.csv.gz ` too
     if delim is not None:
         columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
         options += ["auto_detect = false", f"delim = {_lit(delim)}", f"columns = {{{columns}}}"]
@@ -245,7 +273,45 @@ def _describe(con: duckdb.DuckDBPyConnection, reader: str, path: Path) -> list[_
         rows = _fetchall(con, f"DESCRIBE SELECT * FROM {reader}")
     except duckdb.Error as err:
         raise SourceError(f"{path}: cannot read the file: {_read_error(err, path)}") from err
-    return [_FileColumn(name=r[0], type=r[1], snake=snake_case(r[0])) for r in rows]
+    names = [str(r[0]) for r in rows]
+    zones: list[str | None] = [None] * len(rows)
+    if not is_csv(path):
+        names, zones = _parquet_header(path, names)
+    elif any(_RENAMED.search(n) for n in names):
+        names = _csv_header(con, reader, names)
+    return [
+        _FileColumn(name=r[0], type=r[1], snake=snake_case(h), header=h, zone=z)
+        for r, h, z in zip(rows, names, zones, strict=True)
+    ]
+
+
+# DuckDB names a repeated header `amount_1`, `Amount_2`; the file's own names are read back.
+_RENAMED = re.compile(r"_\d+$")
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, reader: str, names: list[str]) -> list[str]:
+    """The header line as written (repeats kept), read as the first row of the same reader."""
+    raw = reader.replace("header = true", "header = false", 1)
+    row = con.execute(f"SELECT * FROM {raw} LIMIT 1").fetchone()
+    return [str(v) for v in row] if row and len(row) == len(names) else names
+
+
+def _parquet_header(path: Path, names: list[str]) -> tuple[list[str], list[str | None]]:
+    """Column names as stored and each timestamp's own time zone, from the Parquet schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return names, [None] * len(names)
+    if len(schema) != len(names):
+        return names, [None] * len(names)
+    zones = [
+        (f.type.tz or "UTC") if pa.types.is_timestamp(f.type) and f.type.tz else None
+        for f in schema
+    ]
+    return list(schema.names), zones
 
 
 def _why_unsplit(con: duckdb.DuckDBPyConnection, read_path: Path, header: str) -> str | None:
@@ -278,23 +344,30 @@ class _Plan:
     missing: tuple[str, ...]
     extra: tuple[str, ...]  # file header names, as read
     quarantine_names: tuple[str, ...]  # per file column, unique snake-case names
+    personal: dict[int, PersonalKind] = field(default_factory=dict)  # file column -> kind
+    # event-time column -> the last day of its main body; later days are far-future typos
+    main_body_ends: dict[str, date] = field(default_factory=dict)
 
 
 def _plan_columns(spec: SourceSpec, file_columns: list[_FileColumn], path: Path) -> _Plan:
     by_snake: dict[str, int] = {}
     for i, col in enumerate(file_columns):
         if col.snake in by_snake and col.snake in spec.column_names:
-            first = file_columns[by_snake[col.snake]].name
-            raise SourceError(
-                f"{path}: columns {first!r} and {col.name!r} both match contract column "
-                f"{col.snake!r}; keep one"
-            )
+            _ambiguous(path, file_columns, by_snake[col.snake], i, col.snake)
         by_snake.setdefault(col.snake, i)
 
     matched = {c: by_snake[c] for c in spec.column_names if c in by_snake}
+    for column in spec.columns:  # a header spelled as one of the contract's aliases
+        if column.name in matched:
+            continue
+        hits = [by_snake[a] for a in column.aliases if a in by_snake]
+        if len(hits) > 1:
+            _ambiguous(path, file_columns, hits[0], hits[1], column.name)
+        if hits:
+            matched[column.name] = hits[0]
     missing_required = [c for c in spec.required_columns if c not in matched]
     if missing_required:
-        found = ", ".join(c.name for c in file_columns)
+        found = ", ".join(c.label for c in file_columns)
         raise SourceError(
             f"{path}: missing required column(s) {', '.join(missing_required)} "
             f"(header read as: {found})"
@@ -303,17 +376,45 @@ def _plan_columns(spec: SourceSpec, file_columns: list[_FileColumn], path: Path)
     return _Plan(
         matched=matched,
         missing=tuple(c for c in spec.column_names if c not in matched),
-        extra=tuple(c.name for i, c in enumerate(file_columns) if i not in used),
-        quarantine_names=_unique_names(file_columns),
+        extra=tuple(c.label for i, c in enumerate(file_columns) if i not in used),
+        quarantine_names=_unique_names(file_columns, {i: c for c, i in matched.items()}),
+        personal=_personal_columns(spec, file_columns, matched),
     )
 
 
-def _unique_names(file_columns: list[_FileColumn]) -> tuple[str, ...]:
-    """Snake-case names for the quarantine table, made unique and never a lineage name."""
+def _ambiguous(path: Path, file_columns: list[_FileColumn], a: int, b: int, name: str) -> None:
+    first, second = file_columns[a].label, file_columns[b].label
+    raise SourceError(
+        f"{path}: columns {first!r} and {second!r} both match contract column {name!r}; keep "
+        f"one (header columns {a + 1} and {b + 1})"
+    )
+
+
+def _personal_columns(
+    spec: SourceSpec, file_columns: list[_FileColumn], matched: dict[str, int]
+) -> dict[int, PersonalKind]:
+    """File column index -> the kind of personal data it holds: the contract's personal
+    columns however spelled, and other columns whose header names a phone, e-mail or person's
+    name (protected in quarantine, where every column of a rejected row is kept)."""
+    kinds = {i: kind for i, col in enumerate(file_columns) if (kind := personal_kind(col.snake))}
+    for col in spec.columns:
+        if col.name in matched:
+            kinds.pop(matched[col.name], None)
+            if col.personal:
+                kinds[matched[col.name]] = col.personal
+    return kinds
+
+
+def _unique_names(
+    file_columns: list[_FileColumn], contract: dict[int, str] | None = None
+) -> tuple[str, ...]:
+    """Snake-case names for the quarantine table, made unique and never a lineage name; a
+    column matched to the contract (by an alias too) takes the contract's name."""
     taken = {c.name for c in LINEAGE_COLUMNS} | {"_reason", "_reason_category"}
     names: list[str] = []
+    contract = contract or {}
     for i, col in enumerate(file_columns):
-        base = col.snake or f"column_{i + 1}"
+        base = contract.get(i) or col.snake or f"column_{i + 1}"
         name, n = base, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
@@ -451,6 +552,7 @@ def _checks(spec: SourceSpec, plan: _Plan, appending: bool = False) -> list[_Che
                     f"unparseable {col.name}",
                 )
             )
+        checks += _value_checks(col, v, plan.main_body_ends.get(col.name))
     if spec.key and spec.key in plan.matched:
         kv = f"__v{plan.matched[spec.key]}"
         checks.append(
@@ -468,6 +570,54 @@ def _checks(spec: SourceSpec, plan: _Plan, appending: bool = False) -> list[_Che
                     f"duplicate {spec.key}",
                 )
             )
+    return checks
+
+
+def _sql_literal(value: Bound) -> str:
+    return f"DATE '{value.isoformat()}'" if isinstance(value, date) else repr(value)
+
+
+def _value_checks(col: Column, v: str, main_body_end: date | None) -> list[_Check]:
+    """The contract's range and domain rules on a parsed value (never on an unparseable one,
+    which has its own reason): below min_value, above max_value, outside `allowed`, or an event
+    dated after its main body (see _main_body_ends)."""
+    p = _ident("__p_" + col.name)
+    quoted = _lit(f"{col.name}: '") + f" || {_preview(v)} || "
+    out_of_range = f"out-of-range {col.name}"
+    checks: list[_Check] = []
+    dated = col.type in ("date", "timestamp")
+    if col.min_value is not None:
+        low = _sql_literal(col.min_value)
+        words = "' is before " if dated else "' is below the minimum "
+        reason = quoted + _lit(f"{words}{col.min_value}")
+        checks.append(_Check(f"coalesce({p} < {low}, false)", reason, out_of_range))
+    if col.max_value is not None:
+        high = _sql_literal(col.max_value)
+        words = "' is after " if dated else "' is above the maximum "
+        reason = quoted + _lit(f"{words}{col.max_value}")
+        checks.append(_Check(f"coalesce({p} > {high}, false)", reason, out_of_range))
+    if col.allowed is not None:
+        values = ", ".join(_lit(a) for a in col.allowed)
+        checks.append(
+            _Check(
+                f"coalesce(lower({p}) NOT IN ({values}), false)",
+                quoted + _lit(f"' is not one of {', '.join(col.allowed)}"),
+                f"not-in-domain {col.name}",
+            )
+        )
+    if main_body_end is not None and main_body_end < date.max - timedelta(FAR_FUTURE_GAP_DAYS):
+        limit = main_body_end + timedelta(days=FAR_FUTURE_GAP_DAYS)
+        checks.append(
+            _Check(
+                f"coalesce(CAST({p} AS DATE) > {_sql_literal(limit)}, false)",
+                quoted
+                + _lit(
+                    f"' is more than {FAR_FUTURE_GAP_DAYS} days after the other dates "
+                    f"(their main body ends {main_body_end})"
+                ),
+                f"far-future {col.name}",
+            )
+        )
     return checks
 
 
@@ -497,7 +647,10 @@ def _checked_sql(
             continue
         i = plan.matched[col.name]
         v = f"__v{i}"
-        parse = _parse_native(f"__x{i}", file_columns[i].type, col) or _parse_text(v, col)
+        x, x_type = f"__x{i}", file_columns[i].type
+        if file_columns[i].zone:  # the wall-clock time in the column's own zone (contract)
+            x, x_type = f"timezone({_lit(file_columns[i].zone or '')}, {x})", "TIMESTAMP"
+        parse = _parse_native(x, x_type, col) or _parse_text(v, col)
         q = _ident("__q_" + col.name)
         first.append(f"(CASE WHEN {v} IS NOT NULL THEN {parse.first} END) AS {q}")
         parsed.append(f"{parse.finish.replace(_Q, q)} AS {_ident('__p_' + col.name)}")
@@ -580,9 +733,8 @@ def _quarantine_select(
     whens = " ".join(f"WHEN {c.condition} THEN {_lit(c.category)}" for c in checks)
     category = f"CASE {whens} END" if checks else "NULL::VARCHAR"
     # a rejected row keeps its original text, except personal data, protected as in raw
-    personal = {col.name: col.personal for col in spec.columns if col.personal}
     cols = [
-        f"{privacy.protect_sql(f'__o{i}', personal[name]) if name in personal else f'__o{i}'}"
+        f"{privacy.protect_sql(f'__o{i}', plan.personal[i]) if i in plan.personal else f'__o{i}'}"
         f" AS {_ident(name)}"
         for i, name in enumerate(plan.quarantine_names)
     ]
@@ -645,6 +797,44 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _main_body_ends(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    reader: str,
+    file_columns: list[_FileColumn],
+    plan: _Plan,
+    appending_file: str | None,
+) -> dict[str, date]:
+    """Per event-time column, the last day of the main body of its dates: the days with rows
+    (this file's, and when appending the other files' rows already in raw) are split wherever
+    more than FAR_FUTURE_GAP_DAYS pass without one, and the main body is the run of days that
+    holds the most rows (the earlier run on a tie). Data-relative, so no clock is read; a later
+    day is a typo (2150 for 2015) that must not become the default analysis date."""
+    ends: dict[str, date] = {}
+    for col in spec.columns:
+        if not col.event_time or col.name not in plan.matched:
+            continue
+        parsed = _checked_sql(spec, reader, file_columns, plan)
+        days = f"SELECT CAST({_ident('__p_' + col.name)} AS DATE) AS d FROM ({parsed})"
+        if appending_file is not None:
+            days += (
+                f" UNION ALL SELECT CAST({_ident(col.name)} AS DATE) "
+                f"FROM {RAW_SCHEMA}.{spec.name} WHERE _source_file <> {_lit(appending_file)}"
+            )
+        low = f" AND d >= {_sql_literal(col.min_value)}" if col.min_value is not None else ""
+        row = con.execute(
+            f"WITH per_day AS (SELECT d, count(*) AS n FROM ({days}) "
+            f"WHERE d IS NOT NULL{low} GROUP BY d), "
+            f"gaps AS (SELECT d, n, CASE WHEN d - lag(d) OVER (ORDER BY d) "
+            f"> {FAR_FUTURE_GAP_DAYS} THEN 1 ELSE 0 END AS brk FROM per_day), "
+            "runs AS (SELECT d, n, sum(brk) OVER (ORDER BY d) AS run FROM gaps) "
+            "SELECT max(d) FROM runs GROUP BY run ORDER BY sum(n) DESC, run LIMIT 1"
+        ).fetchone()
+        if row and row[0] is not None:
+            ends[col.name] = row[0]
+    return ends
+
+
 def _write_tables(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -658,9 +848,7 @@ def _write_tables(
 ) -> tuple[int, int, int, dict[str, int]]:
     """Create raw.<name> and quarantine.<name> (or, with append, add the file's rows to them)
     in one transaction; return the counts."""
-    checked = _checked_sql(spec, reader, file_columns, plan, str(path) if append else None)
-    raw_sql = _raw_select(spec, plan, checked, str(path), run_id, privacy)
-    q_sql = _quarantine_select(spec, plan, checked, str(path), run_id, privacy, append)
+    appending_file = str(path) if append else None
     raw_table, q_table = f"{RAW_SCHEMA}.{spec.name}", f"{QUARANTINE_SCHEMA}.{spec.name}"
     _ensure_schemas(con)
     if append:
@@ -668,6 +856,11 @@ def _write_tables(
     try:
         # Counted on its own, so a row lost or doubled by the split below cannot go unnoticed.
         rows_read = _count(con, reader)
+        ends = _main_body_ends(con, spec, reader, file_columns, plan, appending_file)
+        plan = dataclasses.replace(plan, main_body_ends=ends)
+        checked = _checked_sql(spec, reader, file_columns, plan, appending_file)
+        raw_sql = _raw_select(spec, plan, checked, str(path), run_id, privacy)
+        q_sql = _quarantine_select(spec, plan, checked, str(path), run_id, privacy, append)
         con.execute("BEGIN TRANSACTION")
         try:
             if append:
@@ -693,21 +886,6 @@ def _write_tables(
     return rows_read, loaded, quarantined, reasons
 
 
-def _sha256_and_mixed_newlines(path: Path) -> tuple[str, bool]:
-    """The file's sha256, and whether it has both CRLF and bare LF line ends (one pass)."""
-    digest = hashlib.sha256()
-    crlf = bare_lf = 0
-    after_cr = False
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
-            digest.update(chunk)
-            pairs = chunk.count(b"\r\n") + (1 if after_cr and chunk.startswith(b"\n") else 0)
-            crlf += pairs
-            bare_lf += chunk.count(b"\n") - pairs
-            after_cr = chunk.endswith(b"\r")
-    return digest.hexdigest(), crlf > 0 and bare_lf > 0
-
-
 @dataclass(frozen=True)
 class FileFacts:
     """What one pass over a source file tells before it is read as a table."""
@@ -716,20 +894,35 @@ class FileFacts:
     sha256: str
     encoding: Encoding | None  # CSV only
     mixed_newlines: bool  # CSV whose lines end in CRLF and LF both
+    blank_lines: bool = False  # CSV with lines of spaces and tabs only (read as empty lines)
 
 
 def inspect_file(path: Path) -> FileFacts:
-    """Size, sha256, (for CSV) encoding and mixed line ends; SourceError when empty."""
-    is_csv = path.suffix.lower() == ".csv"
+    """Size, sha256, (for CSV) encoding and line facts; SourceError when empty or unreadable
+    (a `.csv.gz` that is not gzip or is cut short included)."""
+    csv = is_csv(path)
     try:
         size = path.stat().st_size
         if not _has_content(path):
             raise SourceError(f"{path}: the file is empty (no header row)")
-        sha256, mixed_newlines = _sha256_and_mixed_newlines(path)
-        encoding = detect_encoding(path) if is_csv else None
-        return FileFacts(size, sha256, encoding, mixed_newlines and is_csv)
-    except OSError as err:
-        raise SourceError(f"{path}: cannot read the file: {err.strerror or err}") from err
+        facts = scan(path)
+        encoding = detect_encoding(path) if csv else None
+        return FileFacts(size, facts.sha256, encoding, facts.mixed_newlines, facts.blank_lines)
+    except (OSError, EOFError, zlib.error) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise SourceError(f"{path}: cannot read the file: {reason}") from err
+
+
+@contextmanager
+def _utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The session's time zone is UTC for the load, so nothing read (a Parquet timestamp with a
+    zone shown as text in quarantine) depends on the machine's time zone."""
+    before = _fetchall(con, "SELECT current_setting('TimeZone')")[0][0]
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET TimeZone = {_lit(str(before))}")
 
 
 @contextmanager
@@ -804,14 +997,20 @@ def load_file(
 
     `facts` is the file's inspect_file() when the caller has it already."""
     facts = facts or inspect_file(path)
-    is_csv = path.suffix.lower() == ".csv"
+    csv = is_csv(path)
     encoding = facts.encoding
-    with _insertion_order_preserved(con), tempfile.TemporaryDirectory(prefix="ct-load-") as tmp:
+    with (
+        _insertion_order_preserved(con),
+        _utc_session(con),
+        tempfile.TemporaryDirectory(prefix="ct-load-") as tmp,
+    ):
         read_path = path
         # DuckDB skips a UTF-8 BOM itself (checked), so only GB18030 needs a UTF-8 copy.
         if encoding == "gb18030":
             read_path = transcode_to_utf8(path, encoding, Path(tmp))
-        reader = _csv_reader(read_path) if is_csv else _parquet_reader(read_path)
+        if facts.blank_lines:  # lines of spaces only are read as the empty lines they look like
+            read_path = blank_out_whitespace_lines(read_path, Path(tmp) / "blank")
+        reader = _csv_reader(read_path) if csv else _parquet_reader(read_path)
         try:
             file_columns = _describe(con, reader, path)
         except SourceError:
@@ -823,13 +1022,15 @@ def load_file(
             read_path = transcode_to_utf8(
                 path, encoding or "utf-8", Path(tmp) / "lf", unify_newlines=True
             )
+            if facts.blank_lines:
+                read_path = blank_out_whitespace_lines(read_path, Path(tmp) / "lf-blank")
             reader = _csv_reader(read_path)
             file_columns = _describe(con, reader, path)
         try:
             plan = _plan_columns(spec, file_columns, path)
         except SourceError as err:
             # One column read: usually not missing columns but rows the sniffer could not split.
-            if is_csv and len(file_columns) == 1:
+            if csv and len(file_columns) == 1:
                 why = _why_unsplit(con, read_path, file_columns[0].name)
                 if why:
                     raise SourceError(f"{err}; {why}") from err
@@ -869,12 +1070,15 @@ CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     extra_columns VARCHAR[],
     status VARCHAR,
     loaded_at TIMESTAMP,
-    quarantine_reasons MAP(VARCHAR, BIGINT)
+    quarantine_reasons MAP(VARCHAR, BIGINT),
+    note VARCHAR
 )"""
+# Audit tables from before the column (a duplicate or skipped file's reason).
+_AUDIT_MIGRATION = f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS note VARCHAR"
 
 _AUDIT_COLUMNS = (
     "run_id, source, file, sha256, bytes, encoding, rows_read, rows_loaded, rows_quarantined, "
-    "missing_columns, extra_columns, status, loaded_at, quarantine_reasons"
+    "missing_columns, extra_columns, status, loaded_at, quarantine_reasons, note"
 )
 
 
@@ -887,12 +1091,13 @@ def write_load_audit(
     """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(_AUDIT_DDL)
+    con.execute(_AUDIT_MIGRATION)
     rows = [
         [
             run_id, r.source, r.file, r.sha256, r.bytes, r.encoding,
             r.rows_read, r.rows_loaded, r.rows_quarantined,
             list(r.missing_columns), list(r.extra_columns), r.status, loaded_at,
-            dict(r.quarantine_reasons),
+            dict(r.quarantine_reasons), r.note,
         ]
         for r in results
     ]  # fmt: skip

@@ -7,11 +7,36 @@ possible number; the same value and salt always give the same hash, so hashed co
 join across runs and systems.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 PersonalKind = Literal["name", "phone", "email"]
 PrivacyMode = Literal["mask", "hash", "keep"]
+
+
+# Header names (snake case, ingest.loader.snake_case) that hold personal data whatever the
+# source: a phone, an e-mail or a person's name. Columns outside the contract are not loaded
+# into raw, but quarantine keeps every column of a rejected row, so these are protected there.
+_PERSONAL_HEADERS: tuple[tuple[PersonalKind, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"(^|_)e_?mail(_|$)|邮箱|电子邮件")),
+    ("phone", re.compile(r"(^|_)(phone|mobile|tel|telephone|cell|cellphone|fax)(_|$)|手机|电话")),
+    (
+        "name",
+        re.compile(
+            r"^((customer|contact|full|first|last|given|family|person|member)_)?name$"
+            r"|^(first|last|given|family|sur)name$|姓名|名字"
+        ),
+    ),
+)
+
+
+def personal_kind(header: str) -> PersonalKind | None:
+    """The kind of personal data a column named `header` (snake case) holds, if it names one."""
+    for kind, pattern in _PERSONAL_HEADERS:
+        if pattern.search(header):
+            return kind
+    return None
 
 
 def _lit(value: str) -> str:

@@ -8,6 +8,7 @@ describe the same tables; tests/unit/test_sources_contract.py keeps the two in s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from customer_tiers.ingest.privacy import PersonalKind
@@ -27,13 +28,35 @@ DUCKDB_TYPES: dict[ColumnType, str] = {
 }
 
 
+# Dates of events (orders, feedback, answers) before this day are typos or placeholders
+# (1900-01-01, 0001-01-01); the row is quarantined (docs/contract.md, quarantine rules).
+EARLIEST_EVENT = date(1990, 1, 1)
+# An event dated more than this many days after the main body of its source's dates is a typo
+# (2150 for 2015): quarantined, so it can never move the default analysis date. The main body
+# is the run of days with no gap longer than this that holds the most rows, the earlier on a tie
+# (ingest/loader.py).
+FAR_FUTURE_GAP_DAYS = 365
+
+Bound = int | float | date
+
+
 @dataclass(frozen=True)
 class Column:
+    """A contract column. A parsed value outside [min_value, max_value] or, for text, not in
+    `allowed` (compared lower-cased) is quarantined with its reason, as is an unparseable one;
+    `event_time` adds the far-future rule (FAR_FUTURE_GAP_DAYS)."""
+
     name: str
     type: ColumnType
     required: bool = False
     description: str = ""
     personal: PersonalKind | None = None  # masked or hashed as it is loaded (ingest/privacy.py)
+    # Other header spellings (snake case) taken for this column when its own name is absent.
+    aliases: tuple[str, ...] = ()
+    min_value: Bound | None = None
+    max_value: Bound | None = None
+    allowed: tuple[str, ...] | None = None
+    event_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,13 +94,27 @@ LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("_run_id", "varchar", description="Dagster run that loaded the row"),
 )
 
+# Header spellings of the customers' phone and e-mail seen in exports (`Mobile No.`, `E-mail`,
+# 手机号), matched in snake case (ingest.loader.snake_case).
+PHONES = (
+    "mobile", "mobile_no", "mobile_number", "mobile_phone", "phone_no", "phone_number", "tel",
+    "telephone", "cell", "cell_phone", "手机", "手机号", "手机号码", "电话", "联系电话",
+)  # fmt: skip
+EMAILS = ("e_mail", "email_address", "e_mail_address", "mail", "邮箱", "电子邮箱")
+
 CUSTOMERS = SourceSpec(
     name="customers",
     grain="one row per customer",
     key="customer_id",
     columns=(
         Column("customer_id", "varchar", True, "the business's customer identifier"),
-        Column("name", "varchar", description="customer name (personal data)", personal="name"),
+        Column(
+            "name",
+            "varchar",
+            description="customer name (personal data)",
+            personal="name",
+            aliases=("customer_name", "full_name", "姓名", "客户姓名"),
+        ),
         Column("gender", "varchar", description="F, M, other or empty"),
         Column("birth_date", "date"),
         Column("city", "varchar"),
@@ -86,8 +123,8 @@ CUSTOMERS = SourceSpec(
         Column("occupation", "varchar"),
         Column("signup_date", "date"),
         Column("member_level", "varchar"),
-        Column("phone", "varchar", description="personal data", personal="phone"),
-        Column("email", "varchar", description="personal data", personal="email"),
+        Column("phone", "varchar", description="personal data", personal="phone", aliases=PHONES),
+        Column("email", "varchar", description="personal data", personal="email", aliases=EMAILS),
         Column("account_manager_id", "varchar", description="staff_id of the current manager"),
         Column("interests", "varchar", description="';'-separated interests"),
     ),
@@ -101,7 +138,14 @@ ORDERS = SourceSpec(
     columns=(
         Column("order_id", "varchar", True, "order identifier; repeated on each line"),
         Column("customer_id", "varchar", True),
-        Column("ordered_at", "timestamp", True, "date or timestamp of the order"),
+        Column(
+            "ordered_at",
+            "timestamp",
+            True,
+            "date or timestamp of the order",
+            min_value=EARLIEST_EVENT,
+            event_time=True,
+        ),
         Column("product_id", "varchar"),
         Column("quantity", "double"),
         Column("amount", "decimal", True, "net revenue of the line, negative for a return"),
@@ -131,7 +175,7 @@ STAFF = SourceSpec(
         Column("staff_id", "varchar", True),
         Column("name", "varchar"),
         Column("store_id", "varchar"),
-        Column("capacity", "integer", description="maximum number of customers"),
+        Column("capacity", "integer", description="maximum number of customers", min_value=0),
         Column("active", "boolean"),
     ),
 )
@@ -144,13 +188,15 @@ FEEDBACK = SourceSpec(
     columns=(
         Column("feedback_id", "varchar", True),
         Column("customer_id", "varchar"),
-        Column("created_at", "timestamp", True),
+        Column("created_at", "timestamp", True, min_value=EARLIEST_EVENT, event_time=True),
         Column("channel", "varchar"),
         Column("category", "varchar"),
-        Column("rating", "integer", description="1-5"),
+        Column("rating", "integer", description="1-5", min_value=1, max_value=5),
         Column("text", "varchar"),
     ),
 )
+
+RECOMMEND = ("yes", "maybe", "no")
 
 SURVEYS = SourceSpec(
     name="surveys",
@@ -160,11 +206,17 @@ SURVEYS = SourceSpec(
     columns=(
         Column("response_id", "varchar", True),
         Column("customer_id", "varchar"),
-        Column("responded_at", "timestamp", True),
-        Column("nps_score", "integer", description="0-10"),
-        Column("csat_score", "integer", description="1-5"),
-        Column("repurchase_intent", "double", description="0-100, percent"),
-        Column("recommend", "varchar", description="yes, maybe or no"),
+        Column("responded_at", "timestamp", True, min_value=EARLIEST_EVENT, event_time=True),
+        Column("nps_score", "integer", description="0-10", min_value=0, max_value=10),
+        Column("csat_score", "integer", description="1-5", min_value=1, max_value=5),
+        Column(
+            "repurchase_intent",
+            "double",
+            description="0-100, percent",
+            min_value=0,
+            max_value=100,
+        ),
+        Column("recommend", "varchar", description="yes, maybe or no", allowed=RECOMMEND),
         Column("comment", "varchar"),
     ),
 )

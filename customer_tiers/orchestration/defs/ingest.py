@@ -46,6 +46,8 @@ def _metadata(sync: SourceSync) -> dict[str, Any]:
         metadata["files_removed (rows deleted)"] = ", ".join(sync.removed)
     if sync.kept:
         metadata["files_no_longer_in_folder (rows kept)"] = len(sync.kept)
+    if sync.skipped:
+        metadata["files_not_loaded"] = "\n".join(f"{name}: {why}" for name, why in sync.skipped)
     files = [r for r in sync.results if r.file]
     if files:
         rows = "\n".join(
@@ -108,6 +110,8 @@ def raw_sources(
                 f"({totals.rows_loaded:,} rows, {totals.rows_quarantined:,} quarantined), "
                 f"{len(sync.unchanged)} unchanged; {sync.rows_in_table:,} rows in raw.{spec.name}"
             )
+            for name, why in sync.skipped:
+                context.log.warning(f"{spec.name}: {name} not loaded: {why}")
             syncs.append(sync)
         write_load_audit(con, [r for sync in syncs for r in sync.results], run_id, loaded_at)
     for sync in syncs:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from customer_tiers.ingest.encoding import SourceError
+from customer_tiers.ingest.files import stem, suffix
 from customer_tiers.ingest.landing import is_partial, landing_files
-from customer_tiers.ingest.loader import EXTENSIONS
 from customer_tiers.ingest.sources import SOURCES
 from customer_tiers.orchestration.config import SensorConfig, load_config
 from customer_tiers.orchestration.defs.automation import pipeline_job
@@ -44,18 +45,20 @@ FolderState = dict[str, Fingerprint]
 
 
 def _is_data_file(path: Path) -> bool:
-    return path.is_file() and not is_partial(path) and path.suffix.lower() in EXTENSIONS
+    return path.is_file() and not is_partial(path) and suffix(path) is not None
 
 
 def candidate_files(folder: Path) -> Iterator[Path]:
     """The files a run loads, matched as the loader matches them: the contract's
-    `<source>.csv|.parquet` at the top level (stem in any case), and every data file directly in
-    a fact source's subfolder (`orders/`, `feedback/`, `surveys/`)."""
-    yield from (
-        p for p in sorted(folder.iterdir()) if _is_data_file(p) and p.stem.lower() in SOURCES
-    )
+    `<source>.csv|.csv.gz|.parquet` at the top level (stem in any case), and every data file in
+    a fact source's subfolder (`orders/`, `feedback/`, `surveys/`) and its subfolders. A bad link
+    there is left to the run, which reports it (exit 2)."""
+    yield from (p for p in sorted(folder.iterdir()) if _is_data_file(p) and stem(p) in SOURCES)
     for spec in SOURCES.values():
-        yield from landing_files(folder, spec)
+        try:
+            yield from landing_files(folder, spec)
+        except SourceError:
+            continue
 
 
 @dataclass(frozen=True)
