@@ -74,10 +74,9 @@ def prepare_run(sources: Path, warehouse: Path, config: Path | None) -> tuple[Pa
     """Check what a run needs before it starts, point the Definitions at it, and return the
     resolved sources folder and warehouse file."""
     from customer_tiers.orchestration.config import ConfigError, load_config
+    from customer_tiers.orchestration.warehouse_file import check_for_run, check_sources
 
-    sources, warehouse = sources.resolve(), warehouse.resolve()
-    if not sources.is_dir():
-        raise UsageError(f"--sources {sources}: not a folder")
+    sources, warehouse = check_sources(sources), check_for_run(warehouse)
     try:
         load_config(config).privacy.settings()  # a missing salt fails here, not mid-run
     except ConfigError as err:
@@ -149,7 +148,7 @@ def job_outcome(result: Any, warehouse: Path) -> RunOutcome:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
             for error in _error_chain(event.step_failure_data.error):
-                if getattr(error, "cls_name", "") == "SourceError":
+                if getattr(error, "cls_name", "") in ("SourceError", "WarehouseFileError"):
                     outcome.exit_code = EXIT_USAGE
                     outcome.messages.append(error.message.strip())
                     return outcome
@@ -208,7 +207,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from customer_tiers.ingest.encoding import SourceError
     from customer_tiers.orchestration.check import check_sources, format_report
     from customer_tiers.orchestration.config import ConfigError
+    from customer_tiers.orchestration.warehouse_file import check_sources as check_folder
 
+    check_folder(args.sources)
     try:
         report = check_sources(args.sources, progress=lambda line: print(line, file=sys.stderr))
     except (SourceError, ConfigError) as err:
@@ -222,7 +223,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from customer_tiers.orchestration.backfill import format_backfill, run_backfill
+    from customer_tiers.orchestration.warehouse_file import check_for_run, check_sources
 
+    check_sources(args.sources)  # both before the first date
+    check_for_run(args.warehouse)
     outcome = run_backfill(
         args.sources,
         args.warehouse,
@@ -240,7 +244,9 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from customer_tiers.orchestration.report import ReportError, format_summary, write_report
+    from customer_tiers.orchestration.warehouse_file import check_readable
 
+    check_readable(args.warehouse)
     try:
         summary = write_report(args.warehouse, args.out, args.lang)
     except ReportError as err:
@@ -251,7 +257,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from customer_tiers.orchestration.export import ExportError, export_marts, format_summary
+    from customer_tiers.orchestration.warehouse_file import check_readable
 
+    check_readable(args.warehouse)
     try:
         summary = export_marts(
             args.warehouse, args.out, args.format, lambda line: print(line, file=sys.stderr)
@@ -281,8 +289,12 @@ def _cmd_dbt(args: argparse.Namespace) -> int:
     """dbt with this project's profile and configuration vars, for analysts extending models."""
     # Not orchestration.project: importing dagster_dbt costs seconds and dbt needs none of it.
     from customer_tiers.orchestration.config import DBT_PROJECT_DIR, dbt_environment, load_config
+    from customer_tiers.orchestration.warehouse_file import check_database, check_path
 
-    os.environ["TIERS_WAREHOUSE"] = str(args.warehouse.resolve())
+    warehouse = check_path(args.warehouse)
+    if warehouse.exists():  # dbt builds <warehouse>.building; the file itself may be absent
+        check_database(warehouse)
+    os.environ["TIERS_WAREHOUSE"] = str(warehouse)
     os.environ.update(dbt_environment(args.as_of))
     from customer_tiers.orchestration.paths import dbt_artifacts_environment
 
