@@ -48,6 +48,7 @@ from customer_tiers.assignment.runs import (
 from customer_tiers.orchestration.cli import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     UsageError,
     dagster_instance,
     exclusive_build,
@@ -76,6 +77,7 @@ from customer_tiers.orchestration.spark_engine import (
     spark_session,
     write_parquet_table,
 )
+from customer_tiers.orchestration.warehouse_file import WarehouseFileError, swap_guard
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -229,6 +231,10 @@ class _SparkRun:
         except SparkEngineError as err:
             history.rollback()
             raise UsageError(str(err)) from err
+        except WarehouseFileError as err:  # a writer on the published file: exit 2, as DuckDB's
+            history.rollback()
+            outcome.exit_code = EXIT_USAGE
+            outcome.messages.append(str(err))
         except Exception as err:  # any other failure: report it, publish nothing
             history.rollback()
             self.log(traceback.format_exc())
@@ -266,11 +272,15 @@ class _SparkRun:
         with self.stage("assignment"):
             self._assign(spark, history)
         self._dbt(*DBT_STEPS[2])
-        with self.stage("export"):
-            export_marts(spark, self.outcome.marts_out)
-            self.outcome.marts = _parquet_rows(self.outcome.marts_out)
-        with self.stage("publish"):
-            warehouse.publish()
+        warehouse.seal()
+        # No process may write the published file from the swap of the Parquet copy to the
+        # rename of the DuckDB file: a refusal between the two would leave them out of step.
+        with swap_guard(warehouse.published_path):
+            with self.stage("export"):
+                export_marts(spark, self.outcome.marts_out)
+                self.outcome.marts = _parquet_rows(self.outcome.marts_out)
+            with self.stage("publish"):
+                warehouse.swap()
 
     # --- stages ---------------------------------------------------------------------------
 
