@@ -37,6 +37,7 @@ inherits, queries `pg_catalog.pg_collation`, which DuckDB lacks. GE then falls b
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import re
@@ -64,7 +65,7 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.datasource.fluent import SQLDatasource
 
-from customer_tiers.ingest.sources import LINEAGE_COLUMNS, SOURCES, SourceSpec
+from customer_tiers.ingest.sources import LINEAGE_COLUMNS, SOURCES, Bound, Column, SourceSpec
 
 Severity = Literal["error", "warning"]
 
@@ -101,7 +102,22 @@ def contract_expectations(spec: SourceSpec) -> list[gxe.Expectation]:
     expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c, **error()) for c in not_null]
     if spec.key is not None:
         expectations.append(gxe.ExpectColumnValuesToBeUnique(column=spec.key, **error()))
+    # The loader quarantines values outside the contract's ranges, so raw never holds one; these
+    # guard that promise (a value that slipped through blocks). `allowed` is compared
+    # lower-cased by the loader and staging, so it has no exact-match expectation here.
+    for c in spec.columns:
+        if c.min_value is None and c.max_value is None:
+            continue
+        bounds = {"min_value": _bound(c, c.min_value), "max_value": _bound(c, c.max_value)}
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(column=c.name, **bounds, **error()))
     return expectations
+
+
+def _bound(column: Column, value: Bound | None) -> Bound | dt.datetime | None:
+    """A contract bound as GE compares it with the raw column: a datetime for timestamps."""
+    if column.type == "timestamp" and isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
 
 
 def suite_for(source: str) -> gx.ExpectationSuite:

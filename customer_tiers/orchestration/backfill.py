@@ -24,6 +24,8 @@ from typing import Literal, get_args
 import duckdb
 
 from customer_tiers.orchestration.cli import EXIT_OK, EXIT_USAGE, UsageError, run_pipeline
+from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.gates import after_latest_order
 
 Every = Literal["month", "week"]
 EVERY_CHOICES: tuple[str, ...] = get_args(Every)
@@ -154,22 +156,13 @@ def _later_history_note(warehouse: Path, end: date) -> str | None:
     )
 
 
-def _outside_orders_note(warehouse: Path, dates: list[date]) -> str | None:
-    """Dates past the latest order are analysed as if nobody bought since: recency grows and
-    customers slide towards at_risk/dormant/churned. Right when the export is current; an
-    artificial decline when the export simply ends earlier."""
+def _outside_orders_note(warehouse: Path, dates: list[date], config: Path | None) -> str | None:
+    """Dates too long after the latest order (gates.after_latest_order, the rule `tiers run`
+    applies to its one date)."""
     rows = _read(warehouse, "select max(cast(ordered_at as date)) from raw.orders")
     latest = rows[0][0] if rows else None
-    if latest is None:
-        return None
-    after = [day for day in dates if day > latest]
-    if not after:
-        return None
-    return (
-        f"{len(after)} of the dates are after the latest order ({latest}): {_date_list(after)}; "
-        "they count the days since as days without purchases, so if the export just ends "
-        f"earlier, end the backfill at {latest} instead"
-    )
+    max_days = load_config(config).time.max_days_after_latest_order
+    return after_latest_order(dates, latest, max_days, backfill=True)
 
 
 def run_backfill(
@@ -225,7 +218,7 @@ def run_backfill(
             break
         if number == 1:
             # raw.orders holds every order of the sources (as_of only filters the models)
-            note(_outside_orders_note(warehouse, dates))
+            note(_outside_orders_note(warehouse, dates, config))
     return outcome
 
 

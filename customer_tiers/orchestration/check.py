@@ -30,6 +30,7 @@ from customer_tiers.ingest.loader import QUARANTINE_SCHEMA, LoadResult, SourceEr
 from customer_tiers.ingest.sources import SOURCES, SourceSpec
 from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from customer_tiers.orchestration.config import MEMORY_LIMIT, load_config
+from customer_tiers.orchestration.gates import QuarantineShare, quarantine_share
 
 CHECK_RUN_ID = "tiers-check"  # the lineage run id of the throw-away tables
 EXAMPLE_ROWS = 5  # quarantined rows quoted per file
@@ -54,6 +55,13 @@ class FileReport:
     examples: tuple[tuple[int, str], ...] = ()  # (data row, reason) of the first quarantined
     suite: SuiteOutcome | None = None  # None when the file could not be loaded
     error: str | None = None
+    gate: QuarantineShare | None = None  # its quarantined share against the threshold
+    # files of the source not loaded, with why: duplicates, non-data files (SourceSync.skipped)
+    not_loaded: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def blocked_by_quarantine(self) -> bool:
+        return self.gate is not None and self.gate.blocks
 
     def failures(self, severity: Severity) -> list[ExpectationOutcome]:
         return self.suite.failures(severity) if self.suite else []
@@ -69,7 +77,7 @@ class CheckReport:
         # Unreadable input first: a blocking verdict on a partial load would mislead.
         if any(f.status == "error" for f in self.files):
             return EXIT_USAGE
-        if any(f.failures("error") for f in self.files):
+        if any(f.failures("error") or f.blocked_by_quarantine for f in self.files):
             return EXIT_CHECK_FAILED
         return EXIT_OK
 
@@ -111,7 +119,8 @@ def _load_all(
     """Load every source as a run does, one SourceError per file rather than for the lot."""
     reports: list[FileReport] = []
     loaded_at = datetime.now(UTC)
-    privacy = load_config().privacy.settings()  # loaded as a run would load it
+    config = load_config()
+    privacy = config.privacy.settings()  # loaded as a run would load it
     con = duckdb.connect(str(db_path), config={"memory_limit": MEMORY_LIMIT})
     try:
         for spec in SOURCES.values():
@@ -127,7 +136,13 @@ def _load_all(
             if result.rows_quarantined:
                 examples = _quarantine_examples(con, spec.name, len(sync.loaded) > 1)
             status = "absent" if result.status == "absent" else "loaded"
-            reports.append(FileReport(spec.name, label, status, result, examples))
+            gate = quarantine_share(config, spec.name, result.rows_read, result.rows_quarantined)
+            reports.append(
+                FileReport(
+                    spec.name, label, status, result, examples, gate=gate,
+                    not_loaded=tuple(sync.skipped),
+                )
+            )  # fmt: skip
     finally:
         # validate_source opens the file with its own connection, and DuckDB refuses a second
         # open of a file with a different configuration (our memory limit) in one process.
@@ -163,12 +178,16 @@ def check_sources(
 # --- the report --------------------------------------------------------------------------------
 
 
-def _load_lines(load: LoadResult, examples: tuple[tuple[int, str], ...]) -> list[str]:
+def _load_lines(
+    load: LoadResult, examples: tuple[tuple[int, str], ...], gate: QuarantineShare | None
+) -> list[str]:
     lines = [f"  encoding: {load.encoding or 'n/a (parquet)'}"]
     lines.append(
         f"  rows: {load.rows_read:,} read, {load.rows_loaded:,} loaded, "
         f"{load.rows_quarantined:,} quarantined"
     )
+    if gate is not None and gate.quarantined:
+        lines.append(f"  quarantined share: {gate.describe()}")
     if load.quarantine_reasons:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in load.quarantine_reasons.items())
         lines.append(f"  quarantined by reason: {reasons}")
@@ -201,7 +220,8 @@ def _file_lines(report: FileReport) -> list[str]:
         lines = [f"{report.label}: absent (optional; {note})"]
     else:
         assert report.load is not None
-        lines = [f"{report.label}: loaded", *_load_lines(report.load, report.examples)]
+        lines = [f"{report.label}: loaded", *_load_lines(report.load, report.examples, report.gate)]
+    lines += [f"  not loaded: {name}: {why}" for name, why in report.not_loaded]
     if report.suite is not None:
         lines += _suite_lines(report.suite)
     return lines
@@ -210,14 +230,19 @@ def _file_lines(report: FileReport) -> list[str]:
 def _verdict(report: CheckReport) -> str:
     errors = [f.label for f in report.files if f.status == "error"]
     blocked = [f.label for f in report.files if f.failures("error")]
+    over = [f.label for f in report.files if f.blocked_by_quarantine]
     warnings = sum(len(f.failures("warning")) for f in report.files)
     quarantined = sum(f.load.rows_quarantined for f in report.files if f.load)
     tail = f"{warnings} warning(s), {quarantined:,} row(s) quarantined"
+    if skipped := sum(len(f.not_loaded) for f in report.files):
+        tail += f", {skipped} file(s) not loaded"
     if errors:
         return f"verdict: UNUSABLE INPUT in {', '.join(errors)} (exit {EXIT_USAGE}); {tail}"
-    if blocked:
+    if blocked or over:
+        why = [f"failed expectations in {', '.join(blocked)}"] if blocked else []
+        why += [f"a quarantined share above its threshold in {', '.join(over)}"] if over else []
         return (
-            f"verdict: BLOCKED by failed expectations in {', '.join(blocked)} "
+            f"verdict: BLOCKED by {' and '.join(why)} "
             f"(exit {EXIT_CHECK_FAILED}); a run would publish nothing; {tail}"
         )
     return f"verdict: OK (exit {EXIT_OK}); {tail}"

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import duckdb
 
+from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.gates import after_latest_order
+
 
 @dataclass(frozen=True)
 class ParetoFigure:
@@ -38,7 +41,12 @@ class RunSummary:
     migration: tuple[str, int, int, int, int] | None = None  # from as_of, up, down, new, lost
     # source, column, referenced source, rule, unresolved rows, distinct ids
     unresolved: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
+    not_loaded: list[tuple[str, str, str]] = field(default_factory=list)  # source, file, why
     extra: list[str] = field(default_factory=list)
+    # quality.max_quarantined_share per source; the note when the analysis date is too long
+    # after the latest order (orchestration/gates.py)
+    max_quarantined_share: dict[str, float] = field(default_factory=dict)
+    as_of_note: str | None = None
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -57,8 +65,14 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         sources = con.execute(
             # a source is 'absent', or 'loaded' when any of its files was read this run
             "select source, min(status), sum(rows_read), sum(rows_loaded), "
-            "sum(rows_quarantined) from raw.load_audit where run_id = ? group by source "
-            "order by source",
+            "sum(rows_quarantined) from raw.load_audit where run_id = ? "
+            "and status not in ('duplicate', 'skipped') group by source order by source",
+            [run_id],
+        ).fetchall()
+        # files present but not loaded (duplicates, non-data files), with why (ingest/landing.py)
+        not_loaded = con.execute(
+            "select source, file, note from raw.load_audit where run_id = ? "
+            "and status in ('duplicate', 'skipped') order by all",
             [run_id],
         ).fetchall()
         reasons: list[tuple[str, str, int]] = []
@@ -77,6 +91,9 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
                 [run_id],
             ).fetchall()
         as_of_row = con.execute("select max(as_of) from intermediate.int_as_of_resolved").fetchone()
+        (latest_order,) = con.execute(
+            "select max(cast(ordered_at as date)) from raw.orders"
+        ).fetchone()
         segments = con.execute(
             "select rfm_segment, any_value(rfm_segment_zh), count(*) from marts.customer_rfm "
             "group by 1 order by 3 desc, 1"
@@ -131,6 +148,11 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         ).fetchall()
     finally:
         con.close()
+    config = load_config()
+    as_of_note = None
+    if as_of_row and as_of_row[0]:
+        max_days = config.time.max_days_after_latest_order
+        as_of_note = after_latest_order([as_of_row[0]], latest_order, max_days)
     in_abc = sum(n for _, n, _ in abc)
     top = next(((n, share) for cls, n, share in abc if cls == "A"), None)
     pareto = (
@@ -158,6 +180,9 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         unassigned=unassigned,
         migration=migration,
         unresolved=unresolved,
+        not_loaded=list(not_loaded),
+        max_quarantined_share=dict(config.quality.max_quarantined_share),
+        as_of_note=as_of_note,
     )
 
 
@@ -166,7 +191,10 @@ def _pct(share: float | None) -> str:
 
 
 def format_summary(summary: RunSummary) -> str:
-    lines = [f"Analysis as of {summary.as_of or '(no orders)'}", "", "Sources"]
+    lines = [f"Analysis as of {summary.as_of or '(no orders)'}"]
+    if summary.as_of_note:
+        lines.append(f"warning: {summary.as_of_note}")
+    lines += ["", "Sources"]
     for source, status, read, loaded, quarantined in summary.sources:
         if status == "absent":
             lines.append(f"  {source:<10} absent: the marts that need it are empty")
@@ -174,7 +202,13 @@ def format_summary(summary: RunSummary) -> str:
             lines.append(f"  {source:<10} no new or changed file; the rows loaded before stay")
         else:
             counts = f"{read:>12,} read {loaded:>12,} loaded {quarantined:>9,} quarantined"
+            threshold = summary.max_quarantined_share.get(source)
+            if read and threshold is not None:
+                counts += f" ({quarantined / read:.2%}, max {threshold:.2%})"
             lines.append(f"  {source:<10} {counts}")
+    if summary.not_loaded:
+        lines += ["", "Files not loaded (raw.load_audit)"]
+        lines += [f"  {s:<10} warning: {name}: {why}" for s, name, why in summary.not_loaded]
     if summary.quarantine_reasons:
         lines += ["", "Quarantined rows by reason (schema quarantine)"]
         lines += [f"  {s:<10} {n:>9,}  {reason}" for s, reason, n in summary.quarantine_reasons]

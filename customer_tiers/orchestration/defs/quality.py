@@ -9,6 +9,7 @@ it, written for a failing run too; `index.html` shows the latest run, `runs/<run
 run). The check's metadata holds the paths of the run's page and of the source's GE page.
 """
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import dagster as dg
 from customer_tiers.expectations.data_docs import write_data_docs
 from customer_tiers.expectations.runner import SuiteOutcome, results_to_rows, validate_source
 from customer_tiers.ingest.sources import SOURCES
+from customer_tiers.orchestration.config import load_config
 from customer_tiers.orchestration.defs.ingest import raw_key
+from customer_tiers.orchestration.gates import after_latest_order, quarantine_share
 from customer_tiers.orchestration.resources import WarehouseResource
 
 VALIDATION_RESULTS_DDL = """
@@ -185,10 +188,85 @@ def _reconciliation_check(source: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _quarantine_share_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(source),
+        name="quarantine_share",
+        blocking=True,
+        description="The share of the rows read this run that went to quarantine is at most "
+        f"quality.max_quarantined_share.{source} (docs/contract.md, quarantine policy).",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            read, quarantined = con.execute(
+                "select coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0) "
+                "from raw.load_audit where run_id = ? and source = ? and status = 'loaded'",
+                [context.run.run_id, source],
+            ).fetchone()
+        gate = quarantine_share(load_config(), source, int(read), int(quarantined))
+        return dg.AssetCheckResult(
+            passed=not gate.blocks,
+            description=gate.describe() if gate.quarantined else None,
+            metadata={
+                "rows_read": gate.read,
+                "rows_quarantined": gate.quarantined,
+                "quarantined_share": gate.share if gate.share is not None else 0.0,
+                "max_quarantined_share": gate.threshold,
+            },
+        )
+
+    return _check
+
+
+class AsOfConfig(dg.Config):
+    """The run's analysis date (YYYY-MM-DD); None = the day of the latest order."""
+
+    as_of: str | None = None
+
+
+@dg.asset_check(
+    asset=raw_key("orders"),
+    name="as_of_window",
+    blocking=True,
+    description="The analysis date (--as-of) is at most time.max_days_after_latest_order days "
+    "after the latest order; a warning, or blocking when time.block is true.",
+)
+def as_of_window(
+    context: dg.AssetCheckExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    settings = load_config().time
+    with warehouse.connect(read_only=True) as con:
+        (latest,) = con.execute("select max(cast(ordered_at as date)) from raw.orders").fetchone()
+    as_of = date.fromisoformat(config.as_of) if config.as_of else latest
+    note = None
+    if as_of is not None:
+        note = after_latest_order([as_of], latest, settings.max_days_after_latest_order)
+    metadata: dict[str, Any] = {
+        "as_of": str(as_of or ""),
+        "latest_order": str(latest or ""),
+        "max_days_after_latest_order": settings.max_days_after_latest_order,
+    }
+    if as_of is not None and latest is not None:
+        metadata["days_after_latest_order"] = (as_of - latest).days
+    return dg.AssetCheckResult(
+        passed=note is None,
+        severity=dg.AssetCheckSeverity.ERROR if settings.block else dg.AssetCheckSeverity.WARN,
+        description=note,
+        metadata=metadata,
+    )
+
+
 defs = dg.Definitions(
     asset_checks=[
         check
         for source in SOURCES
-        for check in (_expectations_check(source), _reconciliation_check(source))
+        for check in (
+            _expectations_check(source),
+            _reconciliation_check(source),
+            _quarantine_share_check(source),
+        )
     ]
+    + [as_of_window]
 )
