@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from customer_tiers.orchestration.config_file import ConfigError
-
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -422,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (UsageError, ConfigError) as err:  # a configuration error met outside prepare_run
+    except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
 
