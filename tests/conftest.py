@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -66,10 +67,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """One `tiers run` on 300 demo customers, shared by every test that only reads its marts.
 
-    Returns (sources folder, published warehouse). Tests that change either work on a copy.
+    Yields (sources folder, published warehouse). Tests that change either work on a copy: at
+    the end of the session the warehouse must still have the bytes and modification time it
+    was published with (a test that ran the pipeline on it would have changed both).
     """
     from customer_tiers.ingest.demo_data import write_demo_data
     from customer_tiers.orchestration.cli import EXIT_OK, main
@@ -79,4 +82,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_demo_data(sources, customers=300, seed=7)
     warehouse = root / "warehouse.duckdb"
     assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
-    return sources, warehouse
+    published = (hashlib.sha256(warehouse.read_bytes()).hexdigest(), warehouse.stat().st_mtime_ns)
+    yield sources, warehouse
+    after = (hashlib.sha256(warehouse.read_bytes()).hexdigest(), warehouse.stat().st_mtime_ns)
+    assert after == published, f"a test changed the shared demo warehouse {warehouse}"

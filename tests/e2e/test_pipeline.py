@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
+import csv
 import hashlib
 import os
 import shutil
@@ -73,23 +73,40 @@ def test_marts_agree_with_each_other_and_the_sources(demo: tuple[Path, Path]) ->
     assert 0.15 <= shares["A"] <= 0.2 and 0.45 <= shares["B"] <= 0.5
 
 
-def test_load_audit_reconciles_every_source(demo: tuple[Path, Path]) -> None:
-    _, warehouse = demo
+def test_load_audit_counts_agree_with_the_files_and_tables(demo: tuple[Path, Path]) -> None:
+    """Each source's audit row counted apart from the loader: rows read are the data rows of its
+    CSV file (Python's csv module), rows loaded those raw.<source> holds from that file and run,
+    rows quarantined those quarantine.<source> holds from that run, and the sha256 the file's.
+
+    read = loaded + quarantined cannot fail on a real run (the loader raises before it writes
+    an unbalanced row): the blocking reconciliation check failing on each of its branches is in
+    tests/unit/test_quality_checks.py.
+    """
+    sources, warehouse = demo
     audit = query(
         warehouse,
-        "select source, rows_read, rows_loaded, rows_quarantined, sha256 from raw.load_audit",
+        "select source, file, rows_read, rows_loaded, rows_quarantined, sha256, run_id "
+        "from raw.load_audit order by source",
     )
-    assert {row[0] for row in audit} == {
-        "customers",
-        "orders",
-        "products",
-        "staff",
-        "feedback",
-        "surveys",
-    }
-    for source, read, loaded, quarantined, sha in audit:
+    assert [row[0] for row in audit] == sorted(
+        ["customers", "orders", "products", "staff", "feedback", "surveys"]
+    )  # one row per source: one run, one file each
+    for source, file, read, loaded, quarantined, sha, run_id in audit:
+        path = Path(file)
+        assert path == sources.resolve() / f"{source}.csv"
+        with path.open(newline="", encoding="utf-8") as fh:
+            data_rows = sum(1 for _ in csv.reader(fh)) - 1  # the header excluded
+        [(in_raw,)] = query(
+            warehouse,
+            f"select count(*) from raw.{source} where _source_file = ? and _run_id = ?",
+            [file, run_id],
+        )
+        [(in_quarantine,)] = query(
+            warehouse, f"select count(*) from quarantine.{source} where _run_id = ?", [run_id]
+        )
+        assert (read, loaded, quarantined) == (data_rows, in_raw, in_quarantine), source
         assert read == loaded + quarantined, source
-        assert len(sha) == 64
+        assert sha == _sha256(path), source
 
 
 def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path, Path]) -> None:
@@ -204,8 +221,12 @@ print(con.execute(count).fetchone(), flush=True)
 """
 
 
-def test_second_run_with_the_same_inputs_gives_identical_marts(demo: tuple[Path, Path]) -> None:
-    sources, warehouse = demo
+def test_second_run_with_the_same_inputs_gives_identical_marts(
+    demo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sources, published = demo
+    warehouse = tmp_path / "warehouse.duckdb"  # a copy: other tests read the shared one
+    shutil.copyfile(published, warehouse)
     [(as_of,)] = query(warehouse, "select max(as_of) from marts.customer_rfm")
     before = _mart_fingerprints(warehouse)
     assert len(before) >= 20 and before["marts.tier_history"][0] > 0
@@ -235,10 +256,14 @@ def test_second_run_with_the_same_inputs_gives_identical_marts(demo: tuple[Path,
 def test_run_killed_midway_leaves_published_marts_untouched(
     demo: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    """SIGKILL to the run's process group in its second dbt build: the published file stays
+    byte-equal, the half-built work copy and the lock file are left behind, and the next run
+    is neither blocked by the dead run's lock nor misled by its work copy: it publishes."""
     sources, published = demo
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(published, warehouse)
     before = _sha256(warehouse)
+    before_marts = _mart_fingerprints(warehouse)["marts.customer_tiers"]
     tiers = Path(sys.executable).with_name("tiers")
     log = tmp_path / "run.log"
     with log.open("w") as err:
@@ -263,11 +288,22 @@ def test_run_killed_midway_leaves_published_marts_untouched(
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == -signal.SIGKILL  # it died from the kill, not by itself
     assert _sha256(warehouse) == before
     assert query(warehouse, "select count(*) from marts.customer_tiers")[0][0] > 0
-    # the lock died with the run: the next run is not blocked
-    with warehouse.with_name(warehouse.name + ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    # what the dead run left: its half-built work copy and the lock file (the lock itself is
+    # the kernel's, freed with the process)
+    work = warehouse.with_name(warehouse.name + ".building")
+    assert work.exists() and warehouse.with_name(warehouse.name + ".lock").exists()
+    [(run_before,)] = query(warehouse, "select max(run_id) from raw.load_audit")
+
+    # the next run starts over from the published file and publishes
+    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
+    assert not work.exists()
+    assert _sha256(warehouse) != before
+    runs = query(warehouse, "select distinct run_id from raw.load_audit order by run_id")
+    assert len(runs) == 2 and (run_before,) in runs
+    assert _mart_fingerprints(warehouse)["marts.customer_tiers"] == before_marts
 
 
 def test_every_mart_and_column_is_documented(demo: tuple[Path, Path]) -> None:
