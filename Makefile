@@ -10,7 +10,7 @@ WAREHOUSE := var/warehouse.duckdb
 CUSTOMERS ?= 2000
 DAGSTER_HOME_DIR := $(CURDIR)/var/dagster_home
 
-.PHONY: docs install run test dev lint demo-data clean browser report-screenshot
+.PHONY: docs install run test dev lint demo-data clean browser java report-screenshot
 
 install: $(STAMP)
 
@@ -28,12 +28,12 @@ run: demo-data
 	$(BIN)/tiers run --sources $(DEMO_SOURCES) --warehouse $(WAREHOUSE)
 
 # Two workers, a test file each at a time (the files' fixtures share pipeline runs).
-test: install browser
+test: install browser java
 	$(BIN)/pytest -n 2 --dist loadfile
 
 dev: install
 	@test -d $(DEMO_SOURCES) || $(MAKE) demo-data
-	mkdir -p $(DAGSTER_HOME_DIR) && cp orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
+	mkdir -p $(DAGSTER_HOME_DIR) && cp customer_tiers/orchestration/dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) TIERS_SOURCES=$(CURDIR)/$(DEMO_SOURCES) \
 	TIERS_WAREHOUSE=$(CURDIR)/$(WAREHOUSE) \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m customer_tiers.orchestration.definitions
@@ -71,6 +71,30 @@ browser:
 		echo "browser: installing Debian's chromium for the report's browser test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
+# Java 17 for the Spark engine and its tests (tests/e2e/test_spark.py,
+# tests/unit/test_expectations_spark.py): Debian's openjdk-17-jre-headless, installed when the
+# Java that Spark would use ($$JAVA_HOME/bin/java, else java on PATH) is missing or not 17.
+JAVA_VERSION = $${JAVA_HOME:+$$JAVA_HOME/bin/}java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1
+java:
+	@found=$$($(JAVA_VERSION)); \
+	if [ "$$found" = 17 ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "java: found Java $${found:-none}, the Spark engine needs 17 (not a Debian machine):" \
+			"install Java 17 yourself (PATH or JAVA_HOME); without it the Spark tests are skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "java: found Java $${found:-none}; installing Debian's openjdk-17-jre-headless needs" \
+			"root (sudo make java); without it the Spark tests are skipped"; \
+	else \
+		echo "java: installing Debian's openjdk-17-jre-headless for the Spark engine"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; \
+		found=$$($(JAVA_VERSION)); \
+		if [ "$$found" != 17 ]; then \
+			echo "java: Java 17 is installed in /usr/lib/jvm but Java $${found:-none} comes first:" \
+				"export JAVA_HOME=$$(ls -d /usr/lib/jvm/java-17-openjdk-* | head -n 1)"; \
+		fi; \
 	fi
 
 # docs/report.png, the README's screenshot of `tiers report` on the demo warehouse (built first

@@ -48,6 +48,25 @@ def write_csv(
     return path
 
 
+def java_17_missing() -> str | None:
+    """Why the Spark tests cannot run here, in one line, or None when the Java that Spark would
+    use ($JAVA_HOME/bin/java, else java on PATH) is version 17."""
+    import re
+    import shutil
+    import subprocess
+
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if java is None or not Path(java).exists():
+        return "the Spark engine needs Java 17 and none was found (make java installs it)"
+    shown = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    found = re.search(r'version "(\d+)', shown.stderr + shown.stdout)
+    if found is None or found.group(1) != "17":
+        version = found.group(1) if found else "of unknown version"
+        return f"the Spark engine needs Java 17, {java} is Java {version} (make java)"
+    return None
+
+
 def query(warehouse: Path, sql: str, params: Sequence[object] | None = None) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -86,3 +105,28 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
     yield sources, warehouse
     after = (hashlib.sha256(warehouse.read_bytes()).hexdigest(), warehouse.stat().st_mtime_ns)
     assert after == published, f"a test changed the shared demo warehouse {warehouse}"
+
+
+@pytest.fixture(scope="session")
+def demo_history(
+    demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """A copy of the demo warehouse run again 91 days before its analysis date, shared by the
+    tests that compare tier_migration and clv_holdout_validation: tier_history then holds two
+    snapshots (so tier_migration has rows) and the 91 days after the new as_of are a holdout
+    (so clv_holdout_validation has rows). Returns (sources folder, warehouse); read only."""
+    import shutil
+    from datetime import timedelta
+
+    from customer_tiers.orchestration.cli import EXIT_OK, main
+
+    sources, published = demo_run
+    warehouse = tmp_path_factory.mktemp("demo_history") / "warehouse.duckdb"
+    shutil.copyfile(published, warehouse)
+    latest = query(warehouse, "select max(as_of) from marts.tier_history")[0][0]
+    earlier = (latest - timedelta(days=91)).isoformat()
+    argv = ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", earlier]
+    assert main(argv) == EXIT_OK
+    for mart in ("tier_migration", "clv_holdout_validation"):
+        assert query(warehouse, f"select count(*) from marts.{mart}")[0][0] > 0, mart
+    return sources, warehouse

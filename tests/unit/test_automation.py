@@ -74,7 +74,7 @@ def test_daily_schedule_defaults_to_six_in_shanghai() -> None:
 
 
 def test_schedule_and_sensor_take_the_override_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, landing: Path
 ) -> None:
     override = tmp_path / "tiers.yml"
     override.write_text(
@@ -92,6 +92,15 @@ def test_schedule_and_sensor_take_the_override_file(
     sensor = build_landing_folder_sensor(config.sensor)
     assert sensor.minimum_interval_seconds == 300
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    # settle_seconds 5: a file last written 10 s ago is settled (the default 30 would wait for
+    # it), one written 1 s ago is still being written
+    _age(landing / "orders.csv", 10)
+    _write(landing / "staff.csv", age=1)
+    result = sensor(dg.build_sensor_context())
+    assert isinstance(result, dg.SensorResult)
+    [request] = result.run_requests
+    assert request.tags[NEW_FILES_TAG] == "customers.csv, orders.csv"
+    assert set(decode_cursor(result.cursor)) == {"customers.csv", "orders.csv"}
 
 
 def test_timezone_alone_keeps_the_default_time(tmp_path: Path) -> None:
