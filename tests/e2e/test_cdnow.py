@@ -125,3 +125,34 @@ def test_churn_watchlist_rules(warehouse: Path) -> None:
         assert (deadline is None) == (action == "let_go")
         if deadline is not None:
             assert (deadline - as_of).days == (7 if level == "high" else 14)
+
+
+def test_every_customer_meeting_a_rule_is_listed(warehouse: Path) -> None:
+    """The converse of the rules above: from customer_clv's own columns, the first level of
+    config/tiers.yml's churn.levels whose test a customer meets (high: P(alive) < 0.3 or more
+    than 3 x their expected days between purchases since the last one; medium: < 0.5 or
+    2 x), computed here in Python, must give exactly the watch list's customers and levels,
+    and the action must follow predicted_clv_365d against the win-back cost of 20."""
+    levels = (("high", 0.3, 3.0), ("medium", 0.5, 2.0))
+    expected: dict[str, tuple[str, str]] = {}
+    for customer, p_alive, days, gap, value in query(
+        warehouse,
+        "select customer_id, p_alive, days_since_last_order, expected_days_between_orders, "
+        "predicted_clv_365d from marts.customer_clv",
+    ):
+        for name, p_below, factor in levels:
+            if p_alive < p_below or days > factor * gap:
+                expected[customer] = (name, "win_back" if value >= 20 else "let_go")
+                break
+    listed = {
+        customer: (level, action)
+        for customer, level, action in query(
+            warehouse, "select customer_id, risk_level, action from marts.churn_watchlist"
+        )
+    }
+    # a sizeable share of the cohort (397 of 2,357), on both levels and both actions
+    assert len(expected) > 300
+    assert {v for v in expected.values()} == {
+        (level, action) for level in ("high", "medium") for action in ("win_back", "let_go")
+    }
+    assert listed == expected
