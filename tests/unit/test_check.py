@@ -104,9 +104,24 @@ def write_clean(sources: Path) -> None:
     )
 
 
-def test_daily_files_in_the_landing_folder_are_checked_with_the_file_named(
-    sources: Path, unchanged: None, capsys: pytest.CaptureFixture[str]
+def orders_threshold(
+    monkeypatch: pytest.MonkeyPatch, factory: pytest.TempPathFactory, share: float
 ) -> None:
+    """A configuration whose orders may have `share` quarantined (the default is 1%), outside
+    tmp_path (which the check must leave as it was)."""
+    config = factory.mktemp("config") / "tiers.yml"
+    config.write_text(f"quality:\n  max_quarantined_share:\n    orders: {share}\n", "utf-8")
+    monkeypatch.setenv("TIERS_CONFIG", str(config))
+
+
+def test_daily_files_in_the_landing_folder_are_checked_with_the_file_named(
+    sources: Path,
+    unchanged: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    orders_threshold(monkeypatch, tmp_path_factory, 0.5)
     header = ["order_id", "customer_id", "ordered_at", "amount"]
     write_csv(sources / "orders.csv", header, [["o1", "c1", "2024-01-05", "20.00"]])
     write_csv(sources / "orders" / "2024-01-06.csv", header, [["o2", "c2", "2024-01-06", "5"]])
@@ -118,10 +133,11 @@ def test_daily_files_in_the_landing_folder_are_checked_with_the_file_named(
     code, out, _ = run_check(sources, capsys)
 
     assert code == 0
-    assert block(out, "orders.csv + 2 files in orders/")[:4] == [
+    assert block(out, "orders.csv + 2 files in orders/")[:5] == [
         "orders.csv + 2 files in orders/: loaded",
         "  encoding: utf-8",
         "  rows: 4 read, 3 loaded, 1 quarantined",
+        "  quarantined share: 1 of 4 rows (25.00%) quarantined, within the threshold 50.00%",
         "  quarantined by reason: unparseable ordered_at 1",
     ]
     assert (
@@ -169,8 +185,13 @@ def test_clean_sources_pass_with_exact_counts(
 
 
 def test_bad_order_lines_are_quarantined_with_reasons_and_do_not_block(
-    sources: Path, unchanged: None, capsys: pytest.CaptureFixture[str]
+    sources: Path,
+    unchanged: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    orders_threshold(monkeypatch, tmp_path_factory, 0.5)  # 2 of 5 is within 50%
     write_csv(
         sources / "orders.csv",
         ORDERS_HEADER,
@@ -191,6 +212,7 @@ def test_bad_order_lines_are_quarantined_with_reasons_and_do_not_block(
         "orders.csv: loaded",
         "  encoding: utf-8",
         "  rows: 5 read, 3 loaded, 2 quarantined",
+        "  quarantined share: 2 of 5 rows (40.00%) quarantined, within the threshold 50.00%",
         "  quarantined by reason: unparseable amount 1, unparseable ordered_at 1",
         "    data row 3: ordered_at: cannot parse 'yesterday' as timestamp",
         "    data row 4: amount: cannot parse 'ten' as decimal",
@@ -226,11 +248,11 @@ def test_warning_expectation_is_reported_but_does_not_block(
     assert verdict(out) == "verdict: OK (exit 0); 1 warning(s), 0 row(s) quarantined"
 
 
-def test_error_expectation_blocks_with_exit_1(
+def test_a_quarantined_share_above_the_threshold_blocks_with_exit_1(
     sources: Path, unchanged: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_csv(sources / "orders.csv", ORDERS_HEADER, [["o1", "c1", "2024-01-05", "10"]])
-    # nps_score 11 parses as an integer, so it is loaded; its 0-10 range is an error expectation.
+    # nps_score 11 is out of its 0-10 range: quarantined; 1 of 2 answers is above 5%.
     write_csv(
         sources / "surveys.csv",
         ["response_id", "responded_at", "nps_score"],
@@ -240,15 +262,16 @@ def test_error_expectation_blocks_with_exit_1(
 
     assert code == 1
     surveys = block(out, "surveys.csv")
-    assert surveys[2] == "  rows: 2 read, 2 loaded, 0 quarantined"
-    assert surveys[-2:] == [
-        "  expectations: 9 checked, 1 failed",
-        "    ERROR (blocks): expect_column_values_to_be_between on nps_score, 1 unexpected: "
-        "1 of 2 non-null values unexpected (50.00%); e.g. ['11']",
+    assert surveys[2:6] == [
+        "  rows: 2 read, 1 loaded, 1 quarantined",
+        "  quarantined share: 1 of 2 rows (50.00%) quarantined, above the threshold 5.00%: blocks",
+        "  quarantined by reason: out-of-range nps_score 1",
+        "    data row 2: nps_score: '11' is above the maximum 10",
     ]
+    assert surveys[-1].endswith("all passed")
     assert verdict(out) == (
-        "verdict: BLOCKED by failed expectations in surveys.csv (exit 1); a run would publish "
-        "nothing; 0 warning(s), 0 row(s) quarantined"
+        "verdict: BLOCKED by a quarantined share above its threshold in surveys.csv (exit 1); "
+        "a run would publish nothing; 0 warning(s), 1 row(s) quarantined"
     )
 
 
@@ -264,8 +287,9 @@ def test_orders_with_every_line_quarantined_block_on_row_count(
 
     assert code == 1
     orders = block(out, "orders.csv")
-    assert orders[2:4] == [
+    assert orders[2:5] == [
         "  rows: 2 read, 0 loaded, 2 quarantined",
+        "  quarantined share: 2 of 2 rows (100.00%) quarantined, above the threshold 1.00%: blocks",
         "  quarantined by reason: missing customer_id 1, unparseable ordered_at 1",
     ]
     assert orders[-2:] == [
