@@ -16,10 +16,14 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-# System fonts only (no web fonts): CJK faces first so Chinese labels never fall back to boxes.
+from customer_tiers.orchestration.report_font import EMBEDDED_FAMILY, font_face_css
+
+# The embedded CJK face first (report_font.py: only the page's Chinese characters, so Latin text
+# takes the system font), then system fonts: CJK faces before the generic family, for characters
+# the embedded font lacks.
 FONT_FAMILY = (
-    'system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "Noto Sans SC", '
-    '"PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+    f'"{EMBEDDED_FAMILY}", system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", '
+    '"Noto Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
 )
 
 STYLE = """
@@ -61,8 +65,14 @@ ERROR_SCRIPT = """
 })();
 """
 
+# The charts are drawn once the embedded font is loaded: plotly.js lays labels out by their
+# measured width, which the fallback font would get wrong.
 RENDER_SCRIPT = """
 (function () {
+  var fonts = document.fonts && document.fonts.load
+    ? document.fonts.load('12px "EMBEDDED"') : Promise.resolve();
+  fonts.catch(function () {}).then(draw);
+  function draw() {
   var page = JSON.parse(document.getElementById('report-data').textContent);
   var config = {displaylogo: false, responsive: true};
   var jobs = page.charts.map(function (chart) {
@@ -85,8 +95,9 @@ RENDER_SCRIPT = """
     document.body.setAttribute('data-resources', JSON.stringify(loaded));
     document.body.setAttribute('data-rendered', 'true');
   });
+  }
 })();
-"""
+""".replace("EMBEDDED", EMBEDDED_FAMILY)
 
 
 def _json_default(value: object) -> object:
@@ -138,6 +149,8 @@ def page_html(
     plotly_js: str,
 ) -> str:
     html_lang = "zh-CN" if lang == "zh" else "en"
+    data = page_json(payload)
+    shown = "".join([title, subtitle, *sections, data])
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -146,7 +159,7 @@ def page_html(
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(title)}</title>",
-            f"<style>{STYLE}</style>",
+            f"<style>{font_face_css(shown)}{STYLE}</style>",
             "</head>",
             "<body>",
             f"<header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>",
@@ -156,7 +169,7 @@ def page_html(
             "<main>",
             *sections,
             "</main>",
-            f'<script type="application/json" id="report-data">{page_json(payload)}</script>',
+            f'<script type="application/json" id="report-data">{data}</script>',
             inline_script(RENDER_SCRIPT),
             "</body>",
             "</html>",

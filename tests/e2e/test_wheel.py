@@ -52,12 +52,19 @@ def _dbt_output(relative: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the working tree, with dbt output planted in its dbt project."""
     src = tmp_path_factory.mktemp("src") / "customer-tiers"
     shutil.copytree(REPO, src, ignore=_NOT_SOURCES, symlinks=True)
     for planted in ("target/manifest.json", "target-gw0/run_results.json", "logs/dbt.log"):
         (src / "dbt_project" / planted).parent.mkdir(parents=True, exist_ok=True)
         (src / "dbt_project" / planted).write_text("{}")
+    return src
+
+
+@pytest.fixture(scope="module")
+def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = source
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
@@ -98,10 +105,8 @@ def test_the_wheel_has_one_top_level_name_and_carries_config_and_dbt_project(whe
     assert fonts <= set(names)
 
 
-@pytest.fixture(scope="module")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment with the wheel installed and .venv's dependencies visible."""
-    root = tmp_path_factory.mktemp("installed")
+def _fresh_venv(root: Path) -> Path:
+    """A virtual environment without the project, .venv's dependencies visible through a .pth."""
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     deps = root / "deps"
@@ -121,12 +126,43 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             if not target.exists():
                 target.write_text(f"#!{venv / 'bin' / 'python'}\n{body}", encoding="utf-8")
                 target.chmod(0o755)
+    return venv
+
+
+def _pip_install(venv: Path, *args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-         "--no-deps", "--no-index", "--quiet", str(wheel)],
+         "--no-deps", "--no-index", "--no-build-isolation", "--quiet", *args],
         check=True, capture_output=True, text=True, env=_clean_env(), timeout=300,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel installed."""
+    venv = _fresh_venv(tmp_path_factory.mktemp("installed"))
+    _pip_install(venv, str(wheel))
     return venv
+
+
+def test_an_editable_install_reads_config_and_dbt_project_from_the_source_tree(
+    source: Path, tmp_path: Path
+) -> None:
+    venv = _fresh_venv(tmp_path)
+    _pip_install(venv, "--editable", str(source))
+    shown = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "from customer_tiers.orchestration import config, paths, report_font; "
+         "print(config.DEFAULT_CONFIG_PATH, config.DBT_PROJECT_DIR, paths.dbt_artifacts_base(), "
+         "report_font.FONT_PATH.is_file())"],
+        check=True, capture_output=True, text=True, cwd=tmp_path, env=_clean_env(),
+    ).stdout.split()  # fmt: skip
+    assert shown == [
+        str(source / "config" / "tiers.yml"),
+        str(source / "dbt_project"),
+        str(source / "dbt_project"),
+        "True",
+    ]
 
 
 def _files(folder: Path) -> set[str]:
@@ -172,6 +208,10 @@ def test_installed_tiers_runs_the_demo_data_from_outside_the_repository(
     assert {"customer_rfm", "customer_abc", "customer_clv", "customer_tiers"} <= marts
     customers = query(warehouse, "select count(*) from marts.customer_tiers")[0][0]
     assert customers == query(warehouse, "select count(*) from raw.customers")[0][0] > 0
+    # the report finds its font in the installed package
+    run("report", "--warehouse", "wh/warehouse.duckdb", "--out", "report.html", "--lang", "zh")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h1>客户分析报告</h1>" in page and "url(data:font/woff2;base64," in page
     # dbt's manifest, partial-parse state and logs went to the user's cache, none into the package
     assert _files(package) == before
     assert list((tmp_path / "cache").rglob("manifest.json"))
