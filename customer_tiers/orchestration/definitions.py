@@ -5,6 +5,7 @@ import dagster as dg
 from customer_tiers.orchestration.defs import (
     assign,
     automation,
+    experiments,
     ingest,
     predict,
     publish,
@@ -21,6 +22,7 @@ defs = dg.Definitions.merge(
     transform.defs,
     predict.defs,
     assign.defs,
+    experiments.defs,
     publish.defs,
     automation.defs,
     sensors.defs,

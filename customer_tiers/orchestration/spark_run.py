@@ -272,6 +272,8 @@ class _SparkRun:
         with self.stage("assignment"):
             self._assign(spark, history)
         self._dbt(*DBT_STEPS[2])
+        with self.stage("action_effects"):
+            self._action_effects(spark)
         warehouse.seal()
         # No process may write the published file from the swap of the Parquet copy to the
         # rename of the DuckDB file: a refusal between the two would leave them out of step.
@@ -417,6 +419,27 @@ class _SparkRun:
         history.replace(spark, as_of, run.rows)
         self.outcome.assignment = _describe_assignment(run)
         self.log(f"assignment: {self.outcome.assignment}")
+
+    def _action_effects(self, spark: SparkSession) -> None:
+        """marts.action_effects from the ledger dbt just extended, as the DuckDB asset does
+        (orchestration/defs/experiments.py): one row per cohort member comes through Arrow."""
+        from customer_tiers.experiments.effects import MEMBER_COLUMNS
+        from customer_tiers.experiments.members import LEDGER_TABLE, effects_table, members_sql
+
+        experiments = load_config(self.config).actions.experiments
+        members = (
+            spark.sql(members_sql(experiments.window_days)).toArrow().to_pandas(date_as_object=True)
+            if spark.catalog.tableExists(LEDGER_TABLE)  # absent when --dbt-exclude left it out
+            else pd.DataFrame(columns=list(MEMBER_COLUMNS))
+        )
+        effects = effects_table(
+            members,
+            holdout_share=experiments.holdout_share,
+            window_days=experiments.window_days,
+        )
+        root = self.outcome.spark_dir / "sources"
+        write_parquet_table(spark, root, "marts", "action_effects", effects)
+        self.log(f"action_effects: {effects.num_rows:,} rows")
 
 
 def _execute_ingest(sources: Path, warehouse: Path, full_reload: bool) -> tuple[Any, Any]:

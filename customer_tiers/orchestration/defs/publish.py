@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from customer_tiers.orchestration.defs.experiments import EFFECTS_KEY
 from customer_tiers.orchestration.defs.transform import MART_KEYS
 from customer_tiers.orchestration.resources import WarehouseResource
 from customer_tiers.orchestration.summary import RunSummary, read_summary
@@ -49,7 +50,7 @@ def summary_metadata(summary: RunSummary) -> dict[str, Any]:
 @dg.asset(
     key=["serve", "published_warehouse"],
     group_name="serve",
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, EFFECTS_KEY],
     kinds={"duckdb"},
     description="The warehouse file BI tools read. Replaced in one rename by the freshly built "
     "work copy, only after every blocking check and dbt test of the run passed.",

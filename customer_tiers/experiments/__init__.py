@@ -1,0 +1,35 @@
+"""Experiments on the actions: held-out control groups and the measured effect of each action.
+
+Pure functions on pandas DataFrames (no warehouse, no clock), used by both engines: the
+DuckDB asset (orchestration/defs/experiments.py) and the Spark run (orchestration/spark_run.py).
+"""
+
+from customer_tiers.experiments.effects import (
+    ALPHA,
+    EFFECT_COLUMNS,
+    MEMBER_COLUMNS,
+    POWER,
+    SRM_THRESHOLD,
+    GroupEffect,
+    action_effects,
+    conversion_test,
+    group_effect,
+    min_detectable_lift,
+    revenue_interval,
+    srm_test,
+)
+
+__all__ = [
+    "ALPHA",
+    "EFFECT_COLUMNS",
+    "MEMBER_COLUMNS",
+    "POWER",
+    "SRM_THRESHOLD",
+    "GroupEffect",
+    "action_effects",
+    "conversion_test",
+    "group_effect",
+    "min_detectable_lift",
+    "revenue_interval",
+    "srm_test",
+]
