@@ -271,6 +271,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_worklists(args: argparse.Namespace) -> int:
+    from customer_tiers.orchestration.export import ExportError
+    from customer_tiers.orchestration.warehouse_file import check_readable
+    from customer_tiers.orchestration.worklists import (
+        WorklistError,
+        format_summary,
+        write_worklists,
+    )
+
+    warehouse = check_readable(args.warehouse)
+    try:
+        summary = write_worklists(
+            warehouse, args.out, args.lang, lambda line: print(line, file=sys.stderr)
+        )
+    except (WorklistError, ExportError) as err:
+        raise UsageError(str(err)) from err
+    print(format_summary(summary))
+    return EXIT_OK
+
+
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from customer_tiers.ingest.demo_data import write_demo_data
 
@@ -395,6 +415,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="folder for one file per mart")
     export.add_argument("--format", choices=["parquet", "csv"], required=True, help="file format")
     export.set_defaults(handler=_cmd_export)
+
+    worklists = commands.add_parser(
+        "worklists",
+        help="write each account manager's call list (CSV and printable HTML) from "
+        "marts.customer_actions; held-out customers are never listed",
+    )
+    worklists.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    worklists.add_argument("--out", type=Path, required=True, help="folder for the worklists")
+    worklists.add_argument("--lang", choices=["en", "zh"], default="en", help="language")
+    worklists.set_defaults(handler=_cmd_worklists)
 
     report = commands.add_parser(
         "report", help="write one self-contained HTML page of charts that works offline"
