@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from customer_tiers.orchestration.config_file import ConfigError
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -450,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except UsageError as err:
+    except (UsageError, ConfigError) as err:  # a configuration error met outside prepare_run
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
 

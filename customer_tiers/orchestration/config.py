@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from datetime import date
@@ -10,11 +11,20 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from customer_tiers.ingest.privacy import Privacy
 from customer_tiers.ingest.sources import SOURCES
+from customer_tiers.orchestration.config_actions import ActionsConfig
+from customer_tiers.orchestration.config_file import ConfigError as ConfigError
+from customer_tiers.orchestration.config_file import describe_invalid, read_yaml
 from customer_tiers.orchestration.paths import DBT_PROJECT_DIR as DBT_PROJECT_DIR
 from customer_tiers.orchestration.paths import REPO_ROOT as REPO_ROOT
 from customer_tiers.orchestration.paths import shipped_path
@@ -459,6 +469,7 @@ class TiersConfig(_Strict):
     privacy: PrivacyConfig
     quality: QualityConfig
     time: TimeConfig
+    actions: ActionsConfig
     source_path: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")
@@ -470,14 +481,20 @@ class TiersConfig(_Strict):
             raise ValueError(f"playbooks.tiers: no playbook for tier {', '.join(missing)}")
         return self
 
-    def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
-        """The vars every dbt invocation gets: the configuration, and the analysis date."""
+    def dbt_tiers(self) -> dict[str, Any]:
+        """The configuration as the models read it (macros/cfg.sql)."""
         # Scheduling and the run's gates are Dagster's business, not the models'.
         tiers = self.model_dump(mode="json", exclude={"schedule", "sensor", "quality", "time"})
         # dbt reads the playbook of each (tier, stage) pair, resolved once here.
         tiers["playbooks"]["resolved"] = resolve_playbooks(self.tiers.levels, self.playbooks)
+        return tiers
+
+    def dbt_vars(self, as_of: date | None) -> dict[str, Any]:
+        """The vars every dbt invocation gets: the configuration, the unit tests' fixed one
+        (UNIT_TEST_CONFIG_PATH), and the analysis date."""
         return {
-            "tiers": tiers,
+            "tiers": self.dbt_tiers(),
+            "tiers_unit_test": unit_test_tiers(),
             "as_of": as_of.isoformat() if as_of else None,
         }
 
@@ -495,32 +512,36 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except FileNotFoundError as err:
-        raise ConfigError(f"configuration file not found: {path}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-class ConfigError(Exception):
-    """An unreadable or invalid configuration file (the CLI exits 2)."""
-
-
 def load_config(path: Path | str | None = None) -> TiersConfig:
     """Defaults from config/tiers.yml, overridden key by key by `path` or $TIERS_CONFIG."""
-    data = _read_yaml(DEFAULT_CONFIG_PATH)
+    files = [DEFAULT_CONFIG_PATH]
+    data = read_yaml(DEFAULT_CONFIG_PATH)
     override = path or os.environ.get(CONFIG_ENV_VAR)
-    source = str(DEFAULT_CONFIG_PATH)
     if override and Path(override).resolve() != DEFAULT_CONFIG_PATH:
-        data = _deep_merge(data, _read_yaml(Path(override)))
-        source = str(override)
+        files.append(Path(override))
+        data = _deep_merge(data, read_yaml(Path(override)))
     try:
-        return TiersConfig(**data, source_path=source)
-    except ValueError as err:
-        raise ConfigError(f"{source}: {err}") from err
+        return TiersConfig.model_validate({**data, "source_path": str(files[-1])})
+    except ValidationError as err:
+        raise ConfigError(describe_invalid(err, files)) from err
+
+
+# dbt's unit tests run with this configuration, never the user's (macros/cfg.sql): their expected
+# rows are worked by hand from its values, so no valid --config can fail them.
+UNIT_TEST_CONFIG_PATH = DBT_PROJECT_DIR / "unit_test_config.yml"
+
+
+@functools.cache
+def _unit_test_config() -> TiersConfig:
+    # Sections the file leaves out (nothing dbt reads) come from the shipped defaults.
+    files = [DEFAULT_CONFIG_PATH, UNIT_TEST_CONFIG_PATH]
+    data = {**read_yaml(DEFAULT_CONFIG_PATH), **read_yaml(UNIT_TEST_CONFIG_PATH)}
+    try:
+        return TiersConfig.model_validate({**data, "source_path": str(UNIT_TEST_CONFIG_PATH)})
+    except ValidationError as err:
+        raise ConfigError(describe_invalid(err, files)) from err
+
+
+def unit_test_tiers() -> dict[str, Any]:
+    """The unit tests' configuration as the models read it (the var `tiers_unit_test`)."""
+    return _unit_test_config().dbt_tiers()
