@@ -25,8 +25,9 @@ per_manager as (
         staff_id,
         count(*) as customers,
         {%- for level in levels %}
+            {#- quoted: a tier's name may hold any character (Platinum+, 钻石) #}
             count(*) filter (where tier = {{ sql_string(level.name) }})
-                as {{ level.name | lower | replace(' ', '_') }}_customers,
+                as {{ adapter.quote(level.name | lower | replace(' ', '_') ~ '_customers') }},
         {%- endfor %}
         sum(tier_weight) as weighted_load
 
@@ -46,7 +47,7 @@ loaded as (
         coalesce(per_manager.customers, 0) as customers,
         coalesce(per_manager.weighted_load, 0) as weighted_load,
         {%- for level in levels %}
-            {%- set column = level.name | lower | replace(' ', '_') ~ '_customers' %}
+            {%- set column = adapter.quote(level.name | lower | replace(' ', '_') ~ '_customers') %}
             coalesce(per_manager.{{ column }}, 0) as {{ column }},
         {%- endfor %}
         -- an inactive manager takes nobody, whatever their capacity
