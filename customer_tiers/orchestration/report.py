@@ -4,8 +4,9 @@ The page works offline: plotly.js is embedded from the `plotly` package and ever
 plain JSON spec, so nothing is fetched when it is opened. Charts: tier and RFM segment sizes with
 their revenue share, the Pareto (Lorenz) curve of revenue with the top-20% figure, the R x F grid
 of customers and revenue, tier migration between the last two snapshots of tier_history, the NPS
-trend with its margin of error, the CLV distribution, the head of the churn watch list and the
-account managers' loads. A chart whose mart is absent or empty is not drawn and the page says why.
+trend with its margin of error, the CLV distribution, the head of the churn watch list, the
+account managers' loads, the actions due per manager and each experiment's measured effect in
+words (report_actions.py). A chart whose mart is absent or empty is not drawn and the page says why.
 
 DuckDB does every aggregation (counts, shares, histogram bins, the Lorenz curve sampled to at most
 LORENZ_POINTS points), so only a few hundred numbers per chart reach Python, whatever the number
@@ -26,6 +27,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from customer_tiers.orchestration import report_actions
 from customer_tiers.orchestration.config import MEMORY_LIMIT, WORK_SUFFIX
 from customer_tiers.orchestration.report_template import FONT_FAMILY, page_html, section_html
 
@@ -204,6 +206,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "reason.no_nps": ("no survey response has an NPS answer", "没有含 NPS 评分的问卷回答"),
     "reason.no_clv": ("no customer has a CLV above 0", "没有客户的终身价值大于 0"),
 }
+
+TEXT.update(report_actions.TEXT)  # the actions and experiments sections (report_actions.py)
 
 
 def text(lang: Lang, key: str, **params: Any) -> str:
@@ -953,6 +957,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("clv", clv_chart),
     ChartSpec("churn", churn_chart, wide=True),
     ChartSpec("managers", managers_chart, wide=True),
+    ChartSpec("actions", report_actions.actions_chart, wide=True),
+    ChartSpec("effects", report_actions.effects_chart, wide=True),
 )
 
 

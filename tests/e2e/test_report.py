@@ -31,7 +31,11 @@ from customer_tiers.orchestration.report import (
 from tests.conftest import query
 
 CHROMIUM = Path("/usr/bin/chromium")
-ALL_CHARTS = [spec.key for spec in CHARTS]
+# No experiment's measurement window has ended on the demo runs (the run 91 days earlier comes
+# after the latest one), so the effects section says so; tests/unit/test_report_actions.py
+# draws it.
+MEASURED_LATER = ["effects"]
+ALL_CHARTS = [spec.key for spec in CHARTS if spec.key not in MEASURED_LATER]
 
 
 def page_data(page: Path) -> dict[str, Any]:
@@ -224,7 +228,7 @@ def test_english_page_has_english_labels(en_page: Path) -> None:
 
 def test_migration_between_the_last_two_snapshots(two_snapshots: Path, tmp_path: Path) -> None:
     summary = write_report(two_snapshots, tmp_path / "r.html")
-    assert summary.drawn == ALL_CHARTS and summary.skipped == []
+    assert summary.drawn == ALL_CHARTS and [k for k, _ in summary.skipped] == MEASURED_LATER
     start, end = query(
         two_snapshots,
         "select min(as_of), max(as_of) from (select distinct as_of from marts.tier_history "
