@@ -1,15 +1,19 @@
 -- The contacts due in the next days (config/tiers.yml, care_calendar.days_ahead; the day after
--- the analysis date is the first) per account manager: callbacks on the playbook's cadence
--- and birthday greetings from birth_date (29 February is greeted on 28 February in other
--- years) where the playbook has them. Churned customers have no playbook cadence and no place.
+-- the analysis date is the first) per account manager, from the action plan
+-- (int_customers_contact_planned): each customer's main action on its due day (win_back,
+-- reactivation, detractor_followup or callback), callbacks on the playbook's cadence after it,
+-- and birthday greetings from birth_date (29 February is greeted on 28 February in other years)
+-- where the playbook has them. Customers without a planned contact (churned, let_go,
+-- unassigned) and customers held out of an experiment have no place.
 
 {%- set days_ahead = cfg('care_calendar.days_ahead') %}
 
 with
 
-tiers as (
+planned as (
 
-    select * from {{ ref('customer_tiers') }}
+    select * from {{ ref('int_customers_contact_planned') }}
+    where next_contact_on is not null
 
 ),
 
@@ -25,15 +29,28 @@ as_of as (
 
 ),
 
+main_actions as (
+
+    select
+        customer_id,
+        next_contact_on as due_on,
+        action,
+        reasons
+
+    from planned
+
+),
+
 callback_steps as (
 
     select
         customer_id,
         next_contact_on,
         contact_every_days,
+        playbook,
         {{ steps_to(int_div(days_ahead, 'contact_every_days')) }} as step
 
-    from tiers
+    from planned
     where contact_every_days is not null
 
 ),
@@ -43,13 +60,14 @@ callbacks as (
     select
         customer_id,
         next_contact_on + cast(step * contact_every_days as integer) as due_on,
-        'callback' as action
+        'callback' as action,
+        'callback every ' || contact_every_days || ' days (' || playbook || ')' as reasons
 
     from callback_steps
+    where step > 0
 
 ),
 
--- the analysis year and the next one
 years as (
 
     select
@@ -82,20 +100,22 @@ birthdays as (
                 then make_date(years.birthday_year, 2, 28)
             else make_date(years.birthday_year, month(profiles.birth_date), day(profiles.birth_date))
         end as due_on,
-        'birthday_greeting' as action
+        'birthday_greeting' as action,
+        'birthday' as reasons
 
-    from tiers
+    from planned as tiers
     inner join profiles on tiers.customer_id = profiles.customer_id
     inner join years on tiers.as_of = years.as_of
     where
         profiles.birth_date is not null
-        and tiers.contact_every_days is not null
         and concat('; ', tiers.care_actions, '; ') like '%; birthday_greeting; %'
 
 ),
 
 due as (
 
+    select * from main_actions
+    union all
     select * from callbacks
     union all
     select * from birthdays
@@ -109,6 +129,7 @@ listed as (
         due.due_on,
         due.customer_id,
         due.action,
+        due.reasons,
         tiers.contact_channel as channel,
         tiers.tier,
         tiers.lifecycle_stage,
@@ -117,7 +138,7 @@ listed as (
         {{ days_between('tiers.as_of', 'due.due_on') }} as days_from_as_of
 
     from due
-    inner join tiers on due.customer_id = tiers.customer_id
+    inner join planned as tiers on due.customer_id = tiers.customer_id
     where due.due_on > tiers.as_of and due.due_on <= tiers.as_of + {{ days_ahead }}
 
 )

@@ -1,95 +1,49 @@
--- Customers at risk of churning, as of the analysis date, with what to do about them. A
--- customer is listed at the first risk level (config/tiers.yml, churn.levels) whose test they
--- meet: P(alive) below the level's threshold, or days since the last purchase above the
--- level's factor times their own expected days between purchases. Customers whose predicted
--- value over the next year is below the cost of a win-back action are marked let_go.
-
-{%- set churn = cfg('churn') %}
+-- Customers at risk of churning, as of the analysis date, with what to do about them, from the
+-- action plan (int_customers_contact_planned; docs/actions.md): the first risk level of
+-- config/tiers.yml churn.levels whose test the customer meets (P(alive) below the level's
+-- threshold, or days since the last purchase above the level's factor times their own expected
+-- days between purchases; the lifecycle stages at_risk, dormant and churned meet at least the
+-- last level), and the decision: win_back or reactivation (dormant) by the deadline when value
+-- at stake x lift x margin covers the action's cost and an account manager makes the contact,
+-- let_go when it does not or the stage stops contact, unassigned when no manager has room.
 
 with
 
-clv as (
+planned as (
 
-    select * from {{ ref('customer_clv') }}
-
-),
-
-measured as (
-
-    select
-        customer_id,
-        as_of,
-        p_alive,
-        days_since_last_order,
-        expected_days_between_orders,
-        predicted_clv_365d,
-        -- without a model fit, last year's run rate stands in for the predicted value
-        coalesce(predicted_clv_365d, avg_order_value * purchases_per_year) as value_at_stake
-
-    from clv
+    select * from {{ ref('int_customers_contact_planned') }}
+    where risk_level is not null
 
 ),
 
-leveled as (
-
-    select
-        *,
-        case
-            {%- for level in churn.levels %}
-                when
-                    p_alive < {{ level.p_alive_below }}
-                    or days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
-                    then {{ sql_string(level.name) }}
-            {%- endfor %}
-        end as risk_level,
-        case
-            {%- for level in churn.levels %}
-                when p_alive < {{ level.p_alive_below }}
-                    then 'P(alive) ' || round(p_alive, 2) || ' < {{ level.p_alive_below }}'
-                when days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
-                    then
-                        days_since_last_order
-                        || ' days since the last purchase > {{ level.overdue_factor }} x '
-                        || round(expected_days_between_orders) || ' expected'
-            {%- endfor %}
-        end as risk_reason,
-        case
-            {%- for level in churn.levels %}
-                when
-                    p_alive < {{ level.p_alive_below }}
-                    or days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
-                    then {{ level.act_within_days }}
-            {%- endfor %}
-        end as act_within_days
-
-    from measured
-
-),
-
-decided as (
+final as (
 
     select
         customer_id,
         as_of,
         risk_level,
         risk_reason,
+        lifecycle_stage,
+        tier,
         p_alive,
         days_since_last_order,
         expected_days_between_orders,
         predicted_clv_365d,
         value_at_stake,
-        case
-            when value_at_stake >= {{ churn.win_back_cost }} then 'win_back'
-            else 'let_go'
-        end as action,
-        case
-            when value_at_stake >= {{ churn.win_back_cost }}
-                then as_of + cast(act_within_days as integer)
-        end as win_back_deadline
+        lift,
+        lift_source,
+        expected_gain,
+        action_cost,
+        churn_action as action,
+        economics_reason as action_reason,
+        win_back_deadline,
+        account_manager_id,
+        next_contact_on,
+        experiment_id,
+        holdout
 
-    from leveled
-    where risk_level is not null
+    from planned
 
 )
 
-select * from decided
+select * from final

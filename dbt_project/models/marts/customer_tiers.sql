@@ -1,78 +1,20 @@
 -- The contract's customer_tiers: every customer as of the analysis date with their lifecycle
 -- stage, tier and why, the service playbook of that tier and stage, when to get in touch next,
--- and their account manager. Callbacks follow the playbook's cadence counted from the last order
--- (from the signup date, or the analysis date, before a first order).
-
-{%- set stage_labels_zh = {} %}
-{%- for label in cfg('lifecycle.labels') %}
-    {%- do stage_labels_zh.update({label.stage: label.label_zh}) %}
-{%- endfor %}
+-- and their account manager. The next contact comes from the action plan
+-- (int_customers_contact_planned): the main action's due day (a win-back by its deadline, a
+-- detractor follow-up, or the playbook's cadence counted from the last order, from the signup
+-- date, or the analysis date, before a first order); none for a let_go, unassigned,
+-- stop-contact or held-out customer.
 
 with
 
-tiered as (
+planned as (
 
-    select * from {{ ref('int_customers_tiered') }}
-
-),
-
-playbooks as (
-
-    {{ playbook_rows() }}
+    select * from {{ ref('int_customers_contact_planned') }}
 
 ),
 
-assignments as (
-
-    select *
-    from {{ ref('stg_assignments__account_assignments') }}
-    where as_of = (select resolved.as_of from {{ ref('int_as_of_resolved') }} as resolved)
-
-),
-
-staff as (
-
-    select count(*) > 0 as has_staff from {{ ref('stg_shop__staff') }}
-
-),
-
-joined as (
-
-    select
-        tiered.customer_id,
-        tiered.as_of,
-        tiered.lifecycle_stage,
-        {{ label_case('tiered.lifecycle_stage', stage_labels_zh) }} as lifecycle_stage_zh,
-        tiered.lifecycle_reason,
-        tiered.tier,
-        tiered.tier_label_zh,
-        tiered.tier_rank,
-        tiered.tier_weight,
-        tiered.tier_reason,
-        playbooks.playbook,
-        playbooks.contact_every_days,
-        playbooks.channel as contact_channel,
-        playbooks.benefits,
-        playbooks.care_actions,
-        coalesce(tiered.last_order_date, tiered.signup_date, tiered.as_of) as cadence_anchor,
-        -- without a staff source nobody is assigned: the customers file's manager stands
-        case
-            when staff.has_staff then assignments.staff_id
-            else tiered.profile_account_manager_id
-        end as account_manager_id,
-        assignments.assignment_reason
-
-    from tiered
-    cross join staff
-    inner join playbooks
-        on
-            tiered.tier = playbooks.tier
-            and tiered.lifecycle_stage = playbooks.lifecycle_stage
-    left join assignments on tiered.customer_id = assignments.customer_id
-
-),
-
-scheduled as (
+final as (
 
     select
         customer_id,
@@ -91,15 +33,12 @@ scheduled as (
         benefits,
         care_actions,
         cadence_anchor,
-        case
-            when contact_every_days is not null
-                then {{ next_on_cadence('cadence_anchor', 'as_of', 'contact_every_days') }}
-        end as next_contact_on,
+        next_contact_on,
         account_manager_id,
         assignment_reason
 
-    from joined
+    from planned
 
 )
 
-select * from scheduled
+select * from final

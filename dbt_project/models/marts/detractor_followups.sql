@@ -2,95 +2,29 @@
 -- analysis date (as_of is day 1 of the window), one row per item, oldest first. A survey item
 -- is a customer's latest response on or before as_of when its NPS answer is 0-6 (a response
 -- without a customer_id stands alone); a feedback item is one rated at most
--- voice.low_rating_max. With the customer's tier, value class, ABC class by revenue, net revenue
--- and account manager (the assigned one; the customers file's when none is assigned), so the
--- follow-up can be prioritised and routed.
-
-{%- set voice = cfg('voice') %}
+-- voice.low_rating_max (int_followup_items_selected). With the customer's tier, value class,
+-- ABC class by revenue, net revenue and account manager (the assigned one; the customers
+-- file's when none is assigned), so the follow-up can be prioritised and routed, and the
+-- customer's main action in the action plan (int_customers_contact_planned) with the day of
+-- the contact: empty when nobody calls.
 
 with
 
-responses as (
+items as (
 
-    select * from {{ ref('int_survey_responses_dated') }}
-
-),
-
-tiers as (
-
-    select * from {{ ref('customer_tiers') }}
+    select * from {{ ref('int_followup_items_selected') }}
 
 ),
 
-feedback as (
+planned as (
 
-    select * from {{ ref('int_feedback_dated') }}
+    select * from {{ ref('int_customers_contact_planned') }}
 
 ),
 
 customers as (
 
     select * from {{ ref('int_customer_voice_dimensions') }}
-
-),
-
-ranked_responses as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id order by responded_at desc, response_id desc
-        ) as response_rank
-
-    from responses
-
-),
-
-latest_responses as (
-
-    select *
-    from ranked_responses
-    where customer_id is null or response_rank = 1
-
-),
-
-items as (
-
-    select
-        'survey' as item_source,
-        response_id as item_id,
-        customer_id,
-        is_known_customer,
-        responded_at as item_at,
-        response_date as item_date,
-        as_of,
-        nps_score as score,
-        'nps 0-10' as score_scale,
-        cast(null as {{ dbt.type_string() }}) as feedback_category,
-        survey_comment as item_text
-
-    from latest_responses
-    where
-        nps_group = 'detractor'
-        and response_date > as_of - {{ voice.followup_days }}
-    union all
-    select
-        'feedback' as item_source,
-        feedback_id as item_id,
-        customer_id,
-        is_known_customer,
-        created_at as item_at,
-        feedback_date as item_date,
-        as_of,
-        rating as score,
-        'rating 1-5' as score_scale,
-        feedback_category,
-        feedback_text as item_text
-
-    from feedback
-    where
-        is_low_rating
-        and feedback_date > as_of - {{ voice.followup_days }}
 
 ),
 
@@ -109,17 +43,22 @@ final as (
         items.score_scale,
         items.feedback_category,
         items.item_text,
-        tiers.tier,
-        tiers.tier_label_zh,
+        planned.tier,
+        planned.tier_label_zh,
         customers.value_class,
         customers.abc_class,
         customers.monetary,
-        coalesce(tiers.account_manager_id, customers.account_manager_id) as account_manager_id,
+        coalesce(planned.account_manager_id, customers.account_manager_id) as account_manager_id,
+        -- the customer's main action in the plan, and whether anyone calls: a win-back covers the
+        -- follow-up; let_go, stop-contact and held-out customers are not called
+        planned.action as planned_action,
+        planned.next_contact_on as contact_on,
+        coalesce(planned.holdout, false) as holdout,
         items.as_of
 
     from items
     left join customers on items.customer_id = customers.customer_id
-    left join tiers on items.customer_id = tiers.customer_id
+    left join planned on items.customer_id = planned.customer_id
 
 )
 
