@@ -206,6 +206,7 @@ def maximize(
     names: Sequence[str],
     scale: float,
     max_iter: int = 2000,
+    newton_step_tol: float = 1e-12,
 ) -> _Optimum:
     """Maximise a log-likelihood over positive parameters.
 
@@ -214,6 +215,8 @@ def maximize(
     with the finite-difference Hessian to polish the last digits. Converged means: finite,
     no parameter on the log-box edge, max |d mean-LL / du| < GRADIENT_TOLERANCE and a
     negative-definite Hessian; otherwise the message says which condition failed.
+    The polish stops once the largest log-parameter step is below ``newton_step_tol``
+    (raise it for a finite-difference gradient, whose noise keeps steps from vanishing).
     """
 
     def objective(u: FloatArray) -> tuple[float, FloatArray]:
@@ -263,7 +266,7 @@ def maximize(
             break
         u = np.clip(u + step, -LOG_BOUND, LOG_BOUND)
         newton_steps += 1
-        if np.abs(step).max() < 1e-12:
+        if np.abs(step).max() < newton_step_tol:
             break
 
     iterations += newton_steps
