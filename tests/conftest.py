@@ -22,6 +22,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 # would run alone at the end while the other worker waits.
 LONGEST_FIRST = (
     "tests/e2e/test_spark.py",
+    "tests/e2e/test_claims.py",  # about four pipeline runs (estimated, not measured alone)
     "tests/e2e/test_tiers.py",
     "tests/e2e/test_incremental.py",
     "tests/e2e/test_backfill.py",
