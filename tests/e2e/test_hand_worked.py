@@ -256,7 +256,7 @@ def _watchlist_with(warehouse: Path, tmp_path: Path, churn_yaml: str | None) -> 
         override = tmp_path / "churn.yml"
         override.write_text(churn_yaml, encoding="utf-8")
         command += ["--config", str(override)]
-    command += ["--", "run", "--select", "churn_watchlist"]
+    command += ["--", "run", "--select", "int_customers_contact_planned", "churn_watchlist"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:]
     return query(
@@ -281,31 +281,49 @@ def test_unfitted_churn_watchlist_uses_the_observed_rhythm(warehouse: Path, tmp_
       c4        1        31       31   60               91      60 x 2 x 365.25/91 = 481.648
       c5, c6    0        -        none (no repeat: no rhythm, never listed)
 
-    Default levels (high: > 3 x gap, medium: > 2 x gap): nobody; the nearest is c4, 60 days
-    against 2 x 31 = 62. With high > 1.9 x gap and medium > 0.9 x gap and a win-back cost of
-    500: c4 60 > 1.9 x 31 = 58.9 → high, 481.648 < 500 → let_go (no deadline); c3 30 <= 57 but
-    30 > 0.9 x 30 = 27 → medium, 913.125 >= 500 → win_back by 2024-12-31 + 14 = 2025-01-14;
-    c1 (5 <= 18) and c2 (5 <= 27) stay off.
+    Default levels (high: > 3 x gap, medium: > 2 x gap) list nobody by the churn test; the
+    nearest is c4, 60 days against 2 x 31 = 62. The overdue lifecycle stages are listed at the
+    last level (docs/actions.md): c5 dormant (200 days > the fixed 180), worth 50 x 365.25 / 200
+    = 91.3125, and c6 churned (400 > 365), -20 x 365.25 / 400 = -18.2625; both let_go (91.31 x
+    lift 0.1 x margin 0.4 < 20; churned stops contact). With high > 1.9 x gap and medium > 0.9 x
+    gap, a cost of 500, margin and assumed lift 1: c4 60 > 1.9 x 31 = 58.9 → high, 481.648 < 500
+    → let_go (no deadline); c3 30 <= 57 but 30 > 0.9 x 30 = 27 → medium, 913.125 >= 500 pays,
+    but without a staff source or a manager in the customers file nobody calls: unassigned (no
+    deadline); c1 (5 <= 18) and c2 (5 <= 27) stay off.
     """
+    stage_rows = [
+        (
+            "c5", "medium",
+            "stage dormant: 200 days since the last order > 180 (fixed limit: no purchase rhythm "
+            "from the model)", None, 200, None, None, 91.313, "let_go", None,
+        ),
+        (
+            "c6", "medium",
+            "stage churned: 400 days since the last order > 365 (fixed limit: no purchase rhythm "
+            "from the model)", None, 400, None, None, -18.263, "let_go", None,
+        ),
+    ]  # fmt: skip
     default_dir = tmp_path / "default"
     default_dir.mkdir()
-    assert _watchlist_with(warehouse, default_dir, None) == []
-    assert query(warehouse, "select count(*) from marts.churn_watchlist") == [(0,)]
+    assert _watchlist_with(warehouse, default_dir, None) == stage_rows
+    assert query(warehouse, "select count(*) from marts.churn_watchlist") == [(2,)]
 
     levels = (
         "churn:\n  levels:\n"
         "    - {name: high, p_alive_below: 0.3, overdue_factor: 1.9, act_within_days: 7}\n"
         "    - {name: medium, p_alive_below: 0.5, overdue_factor: 0.9, act_within_days: 14}\n"
         "  win_back_cost: 500\n"
+        "actions: {economics: {margin: 1.0, assumed_lift: 1.0}}\n"
     )
     rows = _watchlist_with(warehouse, tmp_path, levels)
     assert rows == [
         (
             "c3", "medium", "30 days since the last purchase > 0.9 x 30.0 expected",
-            None, 30, 30.0, None, 913.125, "win_back", date(2025, 1, 14),
+            None, 30, 30.0, None, 913.125, "unassigned", None,
         ),
         (
             "c4", "high", "60 days since the last purchase > 1.9 x 31.0 expected",
             None, 60, 31.0, None, round(60 * 2 * 365.25 / 91, 3), "let_go", None,
         ),
+        *stage_rows,
     ]  # fmt: skip
