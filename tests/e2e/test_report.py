@@ -8,12 +8,10 @@ its warehouse gets one more run at an earlier analysis date (once for the module
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from collections import defaultdict
-from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -55,18 +53,9 @@ def chart(page: Path, key: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def two_snapshots(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo warehouse with a second tier_history snapshot, 91 days earlier."""
-    from customer_tiers.orchestration.cli import EXIT_OK, main
-
-    sources, warehouse = demo_run
-    copy = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
-    shutil.copyfile(warehouse, copy)
-    latest = query(copy, "select max(as_of) from marts.tier_history")[0][0]
-    earlier = (latest - timedelta(days=91)).isoformat()
-    argv = ["run", "--sources", str(sources), "--warehouse", str(copy), "--as-of", earlier]
-    assert main(argv) == EXIT_OK
-    return copy
+def two_snapshots(demo_history: tuple[Path, Path]) -> Path:
+    """The demo warehouse with a second tier_history snapshot, 91 days earlier (conftest)."""
+    return demo_history[1]
 
 
 @pytest.fixture(scope="module")
@@ -360,23 +349,9 @@ def test_page_is_self_contained_and_reproducible(
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    """Debian's chromium, installed here when missing (as `make browser` does)."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(
-            f"{CHROMIUM} is not installed and cannot be installed here (needs root and apt-get, "
-            "i.e. Debian): install Chromium, e.g. `make browser` on Debian, to run this test"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    assert CHROMIUM.exists()
+    """Debian's chromium, which `make browser` (part of `make test`) installs."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make browser` installs it (Debian, as root)")
     return CHROMIUM
 
 
@@ -431,19 +406,71 @@ class _DrawnCharts(HTMLParser):
             self.errors.append(data)
 
 
+def _served_in_chromium(browser: Path, page: Path, profile: Path) -> tuple[str, list[str], set]:
+    """Serve the page's folder on localhost and open the page in Chromium with a NetLog: the
+    DOM after the scripts ran, the paths the server was asked for, and every URL the page
+    requested as Chromium logged it (requests of the page's site, not the browser's own)."""
+    import functools
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            asked.append(self.path)
+
+    handler = functools.partial(Handler, directory=str(page.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    net_log = profile.parent / "net_log.json"
+    try:
+        result = subprocess.run(
+            [
+                str(browser),
+                *HEADLESS_CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--log-net-log={net_log}",
+                "--dump-dom",
+                f"http://127.0.0.1:{server.server_address[1]}/{page.name}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=True,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    requested = {
+        event["params"]["url"]
+        for event in log["events"]
+        if event["type"] == start_job
+        and event.get("params", {}).get("network_isolation_key", "").startswith("http://127.0.0.1")
+    }
+    return result.stdout, asked, requested
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_chart_renders_in_headless_chromium(
     chromium: Path, two_snapshots: Path, tmp_path: Path, lang: str
 ) -> None:
+    """Every chart drawn, no script error, and nothing fetched: the browser's network log shows
+    no request by the page but the page itself (and the favicon Chromium asks for on its own),
+    and the server saw only those."""
     out = tmp_path / "report.html"
     summary = write_report(two_snapshots, out, lang=lang)  # type: ignore[arg-type]
     assert summary.drawn == ALL_CHARTS
-    dom = dump_dom(chromium, out, tmp_path / "profile")
+    dom, asked, requested = _served_in_chromium(chromium, out, tmp_path / "profile")
     drawn = _DrawnCharts()
     drawn.feed(dom)
     assert drawn.errors == [] and "data-js-errors" not in drawn.body
     assert drawn.body.get("data-rendered") == "true", "the render script finished"
-    assert json.loads(drawn.body.get("data-resources") or "null") == [], "nothing was fetched"
+    page_url = next(u for u in requested if u.endswith("/report.html"))
+    assert requested - {page_url, page_url.replace("/report.html", "/favicon.ico")} == set()
+    assert [path for path in asked if path != "/favicon.ico"] == ["/report.html"]
     assert sorted(drawn.charts) == sorted(ALL_CHARTS)
     for key, state in drawn.charts.items():
         assert state["rendered"] == "true", f"chart {key} rendered"

@@ -6,7 +6,7 @@ file of its own, lands them as Parquet-backed Spark tables, runs the source suit
 builds the models on Spark in three parts around the CLV fits and the account assignment
 (computed from Spark tables), and exports the marts as Parquet. Every mart must equal the
 DuckDB run's: the same columns and rows, numbers within float tolerance. Skipped only where
-Java or the spark extra is missing.
+Java 17 (`make java`) or the spark extra is missing.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import query
+from tests.conftest import java_17_missing, query
+
+JAVA_17_MISSING = java_17_missing()
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None, reason="the Spark engine needs Java 17"),
+    pytest.mark.skipif(JAVA_17_MISSING is not None, reason=str(JAVA_17_MISSING)),
     pytest.mark.skipif(
         importlib.util.find_spec("pyspark") is None
         or importlib.util.find_spec("dbt.adapters.spark") is None,
