@@ -25,6 +25,7 @@ from customer_tiers.ingest.sources import SOURCES
 from customer_tiers.orchestration.config_actions import ActionsConfig
 from customer_tiers.orchestration.config_file import ConfigError as ConfigError
 from customer_tiers.orchestration.config_file import describe_invalid, read_yaml
+from customer_tiers.orchestration.config_recommend import RecommendationsConfig
 from customer_tiers.orchestration.paths import DBT_PROJECT_DIR as DBT_PROJECT_DIR
 from customer_tiers.orchestration.paths import REPO_ROOT as REPO_ROOT
 from customer_tiers.orchestration.paths import shipped_path
@@ -96,10 +97,15 @@ class RfmConfig(_Strict):
         return self
 
 
+AbcBasis = Literal["revenue", "profit", "frequency"]
+
+
 class AbcConfig(_Strict):
-    mode: Literal["share", "threshold"]
+    mode: Literal["share", "threshold", "combined"]
     shares: dict[Literal["A", "B"], float]
-    thresholds: dict[Literal["revenue", "profit", "frequency"], dict[Literal["A", "B"], float]]
+    thresholds: dict[AbcBasis, dict[Literal["A", "B"], float]]
+    # mode combined: a class's minimum value per month on each basis named, all at once
+    combined: dict[Literal["A", "B"], dict[AbcBasis, float]]
     labels_zh: dict[Literal["A", "B", "C"], str]
 
     @model_validator(mode="after")
@@ -110,6 +116,8 @@ class AbcConfig(_Strict):
         for basis, limits in self.thresholds.items():
             if limits["A"] < limits["B"]:
                 raise ValueError(f"abc.thresholds.{basis}: A must be >= B")
+        if set(self.combined) != {"A", "B"} or not all(self.combined.values()):
+            raise ValueError("abc.combined: need A and B, each with at least one basis")
         return self
 
 
@@ -470,6 +478,7 @@ class TiersConfig(_Strict):
     quality: QualityConfig
     time: TimeConfig
     actions: ActionsConfig
+    recommendations: RecommendationsConfig
     source_path: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")

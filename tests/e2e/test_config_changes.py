@@ -169,6 +169,12 @@ CHANGES_A: dict[str, Any] = {
 
 CHANGES_B: dict[str, Any] = {
     "abc": {"shares": {"A": 0.1, "B": 0.3}},
+    "recommendations": {
+        "top_k": 2,
+        "min_support": 0.2,
+        "rebuy_after_days": 60,
+        "bundle_stages": ["loyal"],
+    },
     "voice": {"complaint_categories": []},
     "privacy": {"personal_data": "hash", "salt_env": SALT_VAR},
 }
@@ -282,6 +288,81 @@ def abc_shares(runs: Runs) -> None:
     )
     a_count = "select count(*) from marts.customer_abc where basis = 'revenue' and abc_class = 'A'"
     assert 0 < runs.one("b", a_count) < runs.one("default", a_count)
+
+
+def abc_combined(runs: Runs) -> None:
+    # customer_abc alone, rebuilt in mode combined on a copy of the default run
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "warehouse.duckdb"
+        shutil.copyfile(runs.default, copy.with_name(copy.name + ".building"))
+        config = Path(folder) / "combined.yml"
+        config.write_text(
+            "abc:\n  mode: combined\n  combined:\n"
+            "    A: {revenue: 300, frequency: 0.5}\n    B: {revenue: 100, profit: 40}\n",
+            encoding="utf-8",
+        )
+        tiers = [sys.executable, "-m", "customer_tiers.orchestration.cli", "dbt"]
+        args = ["--warehouse", str(copy), "--config", str(config), "--", "run"]
+        done = subprocess.run(
+            [*tiers, *args, "--select", "customer_abc"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+        building = copy.with_name(copy.name + ".building")
+        rows = query(
+            building,
+            """
+            with per_month as (
+                select customer_id,
+                    max(value_per_month) filter (where basis = 'revenue') as revenue,
+                    max(value_per_month) filter (where basis = 'profit') as profit,
+                    max(value_per_month) filter (where basis = 'frequency') as frequency,
+                    count(distinct abc_class) as classes, max(abc_class) as abc_class,
+                    bool_and(abc_mode = 'combined') as combined
+                from marts.customer_abc group by customer_id)
+            select abc_class, count(*) from per_month
+            where classes = 1 and combined and abc_class = case
+                when revenue >= 300 and frequency >= 0.5 then 'A'
+                when revenue >= 100 and profit >= 40 then 'B' else 'C' end
+            group by abc_class order by 1""",
+        )
+        customers = query(building, "select count(distinct customer_id) from marts.customer_abc")
+    # every customer has one class in all three rows, by the rule, and each class is used
+    assert [c for c, _ in rows] == ["A", "B", "C"]
+    assert sum(n for _, n in rows) == customers[0][0]
+
+
+def recommendations_top_k(runs: Runs) -> None:
+    ranks = "select max(recommendation_rank) from marts.customer_next_category"
+    assert runs.one("b", ranks) == 2 < runs.one("default", ranks) == 3
+
+
+def recommendations_min_support(runs: Runs) -> None:
+    _no_rows(runs, "b", "select 1 from marts.category_affinity where support < 0.2")
+    pairs = "select count(*) from marts.category_affinity"
+    assert 0 < runs.one("b", pairs) < runs.one("default", pairs)
+
+
+def recommendations_rebuy(runs: Runs) -> None:
+    again = """
+        select count(*) filter (where bought.days_since_bought > 60),
+            count(*) filter (where bought.days_since_bought <= 60)
+        from marts.customer_next_category as next
+        join intermediate.int_customer_categories as bought using (customer_id, category)"""
+    assert query(runs.default, again) == [(0, 0)]
+    offered_again, too_soon = query(runs.b, again)[0]
+    assert offered_again > 0 and too_soon == 0
+
+
+def recommendations_bundles(runs: Runs) -> None:
+    stages = (
+        "select list(distinct lifecycle_stage order by lifecycle_stage) "
+        "from marts.customer_next_category where offer = 'bundle'"
+    )
+    assert runs.one("b", stages) == ["loyal"]
+    assert runs.one("default", stages) == ["loyal", "regular"]
 
 
 def clv_horizon(runs: Runs) -> None:
@@ -525,6 +606,7 @@ CASES: dict[str, Callable[[Runs], None]] = {
     "abc.thresholds": abc_threshold,
     "abc.shares": abc_shares,
     "abc.labels_zh": abc_labels,
+    "abc.combined": abc_combined,
     "clv.horizon_days": clv_horizon,
     "clv.monthly_discount_rate": clv_discount,
     "clv.interval": clv_interval,
@@ -564,6 +646,10 @@ CASES: dict[str, Callable[[Runs], None]] = {
     "actions.experiments.actions": actions_experiments,
     "actions.economics.margin": actions_economics,
     "actions.economics.assumed_lift": actions_economics,
+    "recommendations.top_k": recommendations_top_k,
+    "recommendations.min_support": recommendations_min_support,
+    "recommendations.rebuy_after_days": recommendations_rebuy,
+    "recommendations.bundle_stages": recommendations_bundles,
 }
 
 # Keys whose effect is a run's gate rather than a mart, tested by their own area's file.

@@ -2,15 +2,46 @@
 -- frequency (distinct orders). In `share` mode A is the first 20% of customers by value, B the
 -- next 50%, C the rest (shares in config/tiers.yml); a customer counts with every customer whose
 -- value is at least theirs, so equal values always share a class. In `threshold` mode the
--- classes come from fixed limits on value per month instead.
+-- classes come from fixed limits on value per month instead. In `combined` mode (the practice's
+-- "monthly amount over 1,000 and frequent") one class per customer comes from limits on several
+-- bases at once (abc.combined): A when every limit of A is reached, else B likewise, else C.
 
 {%- set abc = cfg('abc') %}
+{#- value per month: over the months of tenure, at least one (as value_per_month below) #}
+{%- set months = 'greatest(1.0, cast(' ~ days_between('first_order_date', 'as_of') ~ ' as double)'
+    ~ ' / 30.4375)' %}
+{%- set per_month = {
+    'revenue': 'cast(monetary as double) / ' ~ months,
+    'profit': 'cast(profit as double) / ' ~ months,
+    'frequency': 'cast(frequency as double) / ' ~ months,
+} %}
+{%- set combined_limits = {'A': [], 'B': []} %}
+{%- for class in ['A', 'B'] %}
+    {%- for basis, minimum in abc.combined[class].items() %}
+        {%- set _ = combined_limits[class].append(per_month[basis] ~ ' >= ' ~ minimum) %}
+    {%- endfor %}
+{%- endfor %}
 
 with
 
-customers as (
+summarized as (
 
     select * from {{ ref('int_customers_summarized') }}
+
+),
+
+-- the class of the combined mode: every minimum of abc.combined.A reached, else of B, else C
+customers as (
+
+    select
+        *,
+        case
+            when {{ combined_limits.A | join(' and ') }} then 'A'
+            when {{ combined_limits.B | join(' and ') }} then 'B'
+            else 'C'
+        end as combined_class
+
+    from summarized
 
 ),
 
@@ -20,6 +51,7 @@ by_basis as (
         customer_id,
         as_of,
         first_order_date,
+        combined_class,
         'revenue' as basis,
         monetary as value
     from customers
@@ -28,6 +60,7 @@ by_basis as (
         customer_id,
         as_of,
         first_order_date,
+        combined_class,
         'profit' as basis,
         profit as value
     from customers
@@ -36,6 +69,7 @@ by_basis as (
         customer_id,
         as_of,
         first_order_date,
+        combined_class,
         'frequency' as basis,
         frequency as value
     from customers
@@ -95,7 +129,8 @@ ranked as (
         cumulated.customers_at_or_above,
         cumulated.customers_in_basis,
         cumulated.value_at_or_above,
-        cumulated.value_in_basis
+        cumulated.value_in_basis,
+        by_basis.combined_class
 
     from by_basis
     inner join cumulated
@@ -129,6 +164,8 @@ classified as (
                     then 'B'
                 else 'C'
             end as abc_class,
+        {%- elif abc.mode == 'combined' %}
+            combined_class as abc_class,
         {%- else %}
             case
                 {%- for basis, limits in abc.thresholds.items() %}
