@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from customer_tiers.ingest.demo_tastes import draw_tastes, line_categories
 from customer_tiers.ingest.sources import SOURCES
 
 __all__ = [
@@ -312,11 +313,13 @@ class _ChunkRngs:
     customers: np.random.Generator
     feedback: np.random.Generator
     surveys: np.random.Generator
+    tastes: np.random.Generator  # the planted category tastes (demo_tastes.py)
 
 
 def _chunk_rngs(seed: int, chunk: int) -> _ChunkRngs:
-    # One generator per table, so adding a draw to one table leaves the others unchanged.
-    seqs = np.random.SeedSequence([seed, _STREAM_CHUNK, chunk]).spawn(5)
+    # One generator per table, so adding a draw to one table leaves the others unchanged
+    # (the i-th spawned child is the same however many are spawned).
+    seqs = np.random.SeedSequence([seed, _STREAM_CHUNK, chunk]).spawn(6)
     return _ChunkRngs(*(np.random.default_rng(s) for s in seqs))
 
 
@@ -566,7 +569,7 @@ def _simulate_chunk(
 ) -> dict[str, dict[str, pa.Array]]:
     """All rows that belong to customers start+1 .. start+n."""
     people = _draw_people(rngs.people, n, first_number=start + 1)
-    orders = _simulate_orders(rngs.orders, people, catalog, ids)
+    orders = _simulate_orders(rngs.orders, people, catalog, ids, rngs.tastes)
     return {
         "customers": _customer_table(rngs.customers, people, orders, staff),
         "orders": orders.table,
@@ -657,7 +660,11 @@ def _order_days(rng: np.random.Generator, people: _People) -> tuple[np.ndarray, 
 
 
 def _simulate_orders(
-    rng: np.random.Generator, people: _People, catalog: _Catalog, ids: _IdCounters
+    rng: np.random.Generator,
+    people: _People,
+    catalog: _Catalog,
+    ids: _IdCounters,
+    taste_rng: np.random.Generator,
 ) -> _Orders:
     count, days = _order_days(rng, people)
     customer = np.repeat(np.arange(len(count)), count)
@@ -671,7 +678,10 @@ def _simulate_orders(
     resort = np.lexsort((epoch_s, customer))
     epoch_s, channel, store = epoch_s[resort], channel[resort], store[resort]
     value = people.aov_yuan[customer] * rng.gamma(_ORDER_VALUE_SHAPE, 1 / _ORDER_VALUE_SHAPE, m)
-    lines = _order_lines(rng, value, catalog)
+    taste = draw_tastes(taste_rng, len(count))[customer]  # per order
+    lines = _order_lines(
+        rng, value, catalog, lambda order: line_categories(taste_rng, taste[order])
+    )
     returns = _returns(rng, lines, epoch_s, channel)
     table, line_customer, cents = _order_table(
         people, customer, epoch_s, channel, store, lines, returns, ids
@@ -691,14 +701,21 @@ class _Lines:
     cost_missing: np.ndarray
 
 
-def _order_lines(rng: np.random.Generator, value_yuan: np.ndarray, catalog: _Catalog) -> _Lines:
-    """Split each order's value over 1-4 lines and pick products priced to match."""
+def _order_lines(
+    rng: np.random.Generator,
+    value_yuan: np.ndarray,
+    catalog: _Catalog,
+    categories: Callable[[np.ndarray], np.ndarray],
+) -> _Lines:
+    """Split each order's value over 1-4 lines and pick products priced to match, in the
+    categories `categories` gives for the lines' orders."""
     m = len(value_yuan)
     order = np.repeat(np.arange(m), _choice(rng, _LINES_P, m) + 1)
     weight = rng.gamma(2.0, size=len(order))
     share = weight / np.bincount(order, weights=weight, minlength=m)[order]
     line_cents = value_yuan[order] * share * 100
-    product = _pick_products(rng, line_cents / (1 + rng.poisson(0.3, len(order))), catalog)
+    unit_cents = line_cents / (1 + rng.poisson(0.3, len(order)))
+    product = _pick_products(rng, unit_cents, catalog, categories(order))
     price = catalog.price_cents[product]
     quantity = np.clip(np.rint(line_cents / price), 1, _MAX_QUANTITY).astype(np.int64)
     discount = np.where(rng.random(m) < _PROMO_SHARE, rng.uniform(0.70, 0.95, m), 1.0)[order]
@@ -711,10 +728,12 @@ def _order_lines(rng: np.random.Generator, value_yuan: np.ndarray, catalog: _Cat
 
 
 def _pick_products(
-    rng: np.random.Generator, unit_cents: np.ndarray, catalog: _Catalog
+    rng: np.random.Generator, unit_cents: np.ndarray, catalog: _Catalog, category: np.ndarray
 ) -> np.ndarray:
-    """A category by popularity, then the product priced nearest the unit budget."""
-    category = _choice(rng, [c[1] for c in _CATEGORIES], len(unit_cents))
+    """In the given category, the product priced nearest the unit budget."""
+    # The draw by popularity the categories came from before the planted tastes, kept so the
+    # draws after it (and every other field) stay as they were.
+    _choice(rng, [c[1] for c in _CATEGORIES], len(unit_cents))
     jitter = rng.integers(-1, 1, len(unit_cents))  # now and then the next cheaper item
     product = np.empty(len(unit_cents), dtype=np.int64)
     for c, members in enumerate(catalog.by_category):
