@@ -29,6 +29,7 @@ from scipy.special import betainc, betaln, gammaln, roots_legendre
 from customer_tiers.btyd._common import (
     FitResult,
     FloatArray,
+    Params,
     as_array,
     group_rows,
     param_values,
@@ -40,6 +41,7 @@ from customer_tiers.btyd.pareto_nbd import PARETO_NBD_PARAMS
 
 LOW, HIGH = 0.1, 0.9
 _TAIL = 1e-6  # S_k below this for every row: later k carry no probability worth tracking
+_VALUE_TAIL = 1e-4  # P(Y >= k) below this is left out of a customer's value CDF
 _MAX_K = 5000
 _NODES, _WEIGHTS = roots_legendre(64)
 
@@ -101,24 +103,33 @@ def _survival_alive(fit: FitResult, h: float, xu: FloatArray, Tu: FloatArray) ->
 def _value_quantiles(
     pk: FloatArray, p: float, q_post: FloatArray, v_post: FloatArray, level: float
 ) -> FloatArray:
-    """Quantile of V per customer from P(Y = k) (columns k = 0..K), by bisection on u = V/(V+v')."""
+    """Quantile of V per customer from P(Y = k) (columns k = 0..K), by bisection on u = V/(V+v').
+
+    Per customer only the k with P(Y >= k) > 1e-4 enter the CDF (the rest moves it by less
+    than 1e-4); customers are processed in groups of similar K so the cost follows their own
+    purchase range, not the heaviest buyer's.
+    """
     out = np.zeros(len(pk))
     need = np.flatnonzero(pk[:, 0] < level)  # P(Y=0) >= level: the quantile is 0
     if len(need) == 0:
         return out
-    probs, qn = pk[need], q_post[need]
-    ks = np.arange(1, probs.shape[1], dtype=np.float64)
-    lo, hi = np.zeros(len(need)), np.ones(len(need))
-    for _ in range(40):  # u precision 1e-12
-        mid = 0.5 * (lo + hi)
-        cdf = probs[:, 0] + (
-            probs[:, 1:] * betainc(p * ks[None, :], qn[:, None], mid[:, None])
-        ).sum(1)
-        below = cdf < level
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    u = 0.5 * (lo + hi)
-    out[need] = v_post[need] * u / (1.0 - u)
+    tail = 1.0 - np.cumsum(pk[need], axis=1) + pk[need]  # P(Y >= k)
+    k_need = np.maximum((tail > _VALUE_TAIL).sum(axis=1), 2)
+    group = np.ceil(np.log2(k_need)).astype(np.intp)
+    for g in np.unique(group):
+        rows = need[group == g]
+        width = min(2**g, pk.shape[1])
+        probs, qn = pk[rows, :width], q_post[rows]
+        ks = np.arange(1, width, dtype=np.float64)
+        lo, hi = np.zeros(len(rows)), np.ones(len(rows))
+        for _ in range(30):  # u precision 1e-9
+            mid = 0.5 * (lo + hi)
+            inc = betainc(p * ks[None, :], qn[:, None], mid[:, None])
+            below = probs[:, 0] + (probs[:, 1:] * inc).sum(axis=1) < level
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        u = 0.5 * (lo + hi)
+        out[rows] = v_post[rows] * u / (1.0 - u)
     return out
 
 
@@ -128,7 +139,7 @@ def predictive_interval(
     x: npt.ArrayLike,
     t_x: npt.ArrayLike,
     T: npt.ArrayLike,
-    gamma_gamma: FitResult | None = None,
+    gamma_gamma: Params | None = None,
     m: npt.ArrayLike | None = None,
 ) -> PredictiveInterval:
     """80% predictive intervals of each customer's purchases (and value) in (T, T+horizon].
@@ -144,7 +155,8 @@ def predictive_interval(
     surv = _survival_alive(fit, horizon, xu, Tu)
     n, k_max = len(xa), surv.shape[1]
     low, high = np.zeros(n), np.zeros(n)
-    for k in range(k_max):  # quantile(level) = #{k >= 1: P(Y >= k) > 1 - level}
+    k_count = int((surv.max(axis=0) > 1.0 - HIGH).sum())  # beyond: no count can grow
+    for k in range(k_count):  # quantile(level) = #{k >= 1: P(Y >= k) > 1 - level}
         s_k = alive * surv[idx, k]
         low += s_k > 1.0 - LOW
         high += s_k > 1.0 - HIGH

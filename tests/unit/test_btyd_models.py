@@ -222,3 +222,37 @@ def test_median_next_purchase_against_monte_carlo(fits) -> None:
             wait = wait[wait < death]
         got = median_time_to_next_purchase(fit, [x], [5.0], [T])[0]
         assert got == pytest.approx(np.median(wait), rel=0.03), key
+
+
+@pytest.mark.parametrize("key", ["bg", "mbg", "pnbd"])
+def test_value_interval_bounds_are_the_10_and_90_percent_points(fits, key: str) -> None:
+    """Simulated spend (Gamma-Gamma, FH 2013 CDNOW values) on top of the simulated process.
+
+    Where a bound is positive the value CDF is continuous there, so exactly 10% of such
+    customers fall below the low bound and 10% above the high one. Tolerance: 4 binomial
+    standard errors, sqrt(0.09 / n) with n the customers the check is about (few customers
+    are sure enough to buy to have a positive low bound, so that check is the looser one).
+    """
+    fit = fits[key]
+    p, q, v = 6.25, 3.74, 15.44
+    gg = {"p": p, "q": q, "v": v}
+    rng = np.random.default_rng(9)
+    T = rng.uniform(20, 40, 60_000)
+    x, t_x, y = _simulate_process(fit.model, fit.params, T, 39.0, seed=13)
+    nu = rng.gamma(q, 1 / v, len(x))
+    m = np.full(len(x), np.nan)
+    pos = x > 0
+    m[pos] = rng.gamma(p * x[pos], 1 / (x[pos] * nu[pos]))
+    value = np.zeros(len(x))
+    bought = y > 0
+    value[bought] = rng.gamma(p * y[bought], 1 / nu[bought])
+    interval = predictive_interval(fit, 39.0, x, t_x, T, gg, m)
+    low, high = interval.predictive_value_low_80, interval.predictive_value_high_80
+    assert (low <= high).all()
+    has_low, has_high = low > 0, high > 0
+    assert has_low.sum() >= 300 and has_high.sum() >= 5_000
+    for below, n in (
+        (value[has_low] < low[has_low], has_low.sum()),
+        (value[has_high] > high[has_high], has_high.sum()),
+    ):
+        assert below.mean() == pytest.approx(0.1, abs=4 * np.sqrt(0.09 / n))
