@@ -3,7 +3,9 @@
 -- docs/actions.md): the main action, every reason in English and Chinese, when, how and by
 -- whom, and the experiment the action belongs to. priority ranks the rows: the earliest due
 -- day first, then the most value at stake, then customer_id. Held-out customers are listed
--- (holdout true) so the ledger records them, but nobody contacts them.
+-- (holdout true) so the ledger records them, but nobody contacts them. The offer is the
+-- customer's next-best category (customer_next_category's first, a bundle for regular
+-- customers) with the playbook's benefits.
 
 {%- set horizon_days = cfg('actions.horizon_days') %}
 
@@ -28,6 +30,13 @@ staff as (
 
 ),
 
+next_category as (
+
+    select * from {{ ref('customer_next_category') }}
+    where recommendation_rank = 1
+
+),
+
 due as (
 
     select *
@@ -49,7 +58,7 @@ final as (
         ) as priority,
         due.due_on,
         due.contact_channel as channel,
-        due.benefits as offer,
+        coalesce(next_category.reason || '; ' || due.benefits, next_category.reason, due.benefits) as offer,
         due.account_manager_id as staff_id,
         staff.staff_name,
         customers.customer_name,
@@ -63,6 +72,7 @@ final as (
     from due
     left join customers on due.customer_id = customers.customer_id
     left join staff on due.account_manager_id = staff.staff_id
+    left join next_category on due.customer_id = next_category.customer_id
 
 )
 
