@@ -23,9 +23,10 @@ from typing import Literal, get_args
 
 import duckdb
 
-from customer_tiers.orchestration.cli import EXIT_OK, EXIT_USAGE, UsageError, run_pipeline
 from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.errors import EXIT_OK, EXIT_USAGE, UsageError
 from customer_tiers.orchestration.gates import after_latest_order
+from customer_tiers.orchestration.pipeline import run_pipeline
 
 Every = Literal["month", "week"]
 EVERY_CHOICES: tuple[str, ...] = get_args(Every)

@@ -28,8 +28,8 @@ from customer_tiers.expectations.runner import (
 from customer_tiers.ingest.landing import source_files, sync_source
 from customer_tiers.ingest.loader import QUARANTINE_SCHEMA, LoadResult, SourceError
 from customer_tiers.ingest.sources import SOURCES, SourceSpec
-from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from customer_tiers.orchestration.config import MEMORY_LIMIT, load_config
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from customer_tiers.orchestration.gates import QuarantineShare, quarantine_share
 
 CHECK_RUN_ID = "tiers-check"  # the lineage run id of the throw-away tables

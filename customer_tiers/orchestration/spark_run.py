@@ -45,16 +45,6 @@ from customer_tiers.assignment.runs import (
     assign_run,
     previous_assignment_sql,
 )
-from customer_tiers.orchestration.cli import (
-    EXIT_CHECK_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    dagster_instance,
-    exclusive_build,
-    job_outcome,
-    prepare_run,
-)
 from customer_tiers.orchestration.clv_fit import (
     AS_OF_SQL,
     NO_CUSTOMERS,
@@ -64,6 +54,18 @@ from customer_tiers.orchestration.clv_fit import (
     summary_arrays,
 )
 from customer_tiers.orchestration.config import REPO_ROOT, dbt_environment, load_config
+from customer_tiers.orchestration.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+)
+from customer_tiers.orchestration.pipeline import (
+    dagster_instance,
+    exclusive_build,
+    job_outcome,
+    prepare_run,
+)
 from customer_tiers.orchestration.spark_engine import (
     SparkEngineError,
     blocking_failures,

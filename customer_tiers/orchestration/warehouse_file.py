@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from customer_tiers.orchestration.cli import UsageError
 from customer_tiers.orchestration.config import WORK_SUFFIX
+from customer_tiers.orchestration.errors import UsageError
 
 # A DuckDB database file has a checksum in bytes 0-7, then this magic; SQLite has its own.
 DUCKDB_MAGIC = b"DUCK"

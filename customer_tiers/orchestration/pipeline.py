@@ -1,0 +1,149 @@
+"""One pipeline run on DuckDB: checks before the start, the Dagster job in process, the outcome.
+
+The CLI, backfill and the Spark engine start runs through these functions; none of them
+imports the CLI.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    run_id: str | None = None
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # failed checks that do not block
+
+
+@contextmanager
+def exclusive_build(warehouse: Path) -> Iterator[None]:
+    """One run per warehouse at a time: both would build the same work copy."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise UsageError(f"another run is building {warehouse} (lock {lock_path})") from err
+        yield
+
+
+def _point_environment(sources: Path, warehouse: Path, config: Path | None) -> None:
+    """The Definitions read their paths from these variables (dagster EnvVar, dbt env_var)."""
+    os.environ["TIERS_SOURCES"] = str(sources)
+    os.environ["TIERS_WAREHOUSE"] = str(warehouse)
+    if config is not None:
+        os.environ["TIERS_CONFIG"] = str(config.resolve())
+
+
+def _error_chain(error: object) -> Iterator[object]:
+    while error is not None:
+        yield error
+        error = getattr(error, "cause", None) or getattr(error, "context", None)
+
+
+def prepare_run(sources: Path, warehouse: Path, config: Path | None) -> tuple[Path, Path]:
+    """Check what a run needs before it starts, point the Definitions at it, and return the
+    resolved sources folder and warehouse file."""
+    from customer_tiers.orchestration.config import ConfigError, load_config
+    from customer_tiers.orchestration.warehouse_file import check_for_run, check_sources
+
+    sources, warehouse = check_sources(sources), check_for_run(warehouse)
+    try:
+        load_config(config).privacy.settings()  # a missing salt fails here, not mid-run
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    _point_environment(sources, warehouse, config)
+    return sources, warehouse
+
+
+def run_pipeline(
+    sources: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    config: Path | None = None,
+    *,
+    log_level: str = "INFO",
+    full_reload: bool = False,
+) -> RunOutcome:
+    """Materialize every asset in process and publish the warehouse when every check passed."""
+    sources, warehouse = prepare_run(sources, warehouse, config)
+    from customer_tiers.orchestration.project import ensure_manifest
+
+    ensure_manifest(refresh=True, as_of=as_of)
+    from customer_tiers.orchestration.definitions import defs
+
+    job = defs.resolve_job_def("tiers_pipeline")
+    dbt_config = {"as_of": as_of.isoformat() if as_of else None}
+    run_config = {
+        "ops": {
+            "raw_sources": {"config": {"full_reload": full_reload}},
+            # the first build holds the incremental staging that a full reload rebuilds
+            "dbt_models": {"config": {**dbt_config, "full_refresh": full_reload}},
+            "dbt_models_after_predictions": {"config": dbt_config},
+            "dbt_models_after_assignments": {"config": dbt_config},
+            "raw__orders_as_of_window": {"config": dbt_config},  # defs/quality.py
+        },
+        "loggers": {"compact": {"config": {"log_level": log_level}}},
+    }
+    instance = dagster_instance()
+    # dbt's own progress lines go to stdout; keep stdout for the summary.
+    with exclusive_build(warehouse), redirect_stdout(sys.stderr):
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    return job_outcome(result, warehouse)
+
+
+def dagster_instance() -> Any:
+    """The instance of $DAGSTER_HOME (the run then shows in the UI), else an ephemeral one."""
+    import dagster as dg
+
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home and not Path(dagster_home).is_dir():
+        raise UsageError(f"DAGSTER_HOME {dagster_home}: not a folder (create it, or unset it)")
+    return dg.DagsterInstance.get() if dagster_home else None
+
+
+def job_outcome(result: Any, warehouse: Path) -> RunOutcome:
+    """Exit code and messages of an executed job: 2 for a source file that cannot be read,
+    1 for a failed step or blocking check, with what failed."""
+    import dagster as dg
+
+    outcome = RunOutcome(EXIT_OK if result.success else EXIT_CHECK_FAILED, result.run_id)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.warnings.append(f"{where}: {evaluation.description or 'failed'}")
+    if result.success:
+        return outcome
+
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            for error in _error_chain(event.step_failure_data.error):
+                if getattr(error, "cls_name", "") in ("SourceError", "WarehouseFileError"):
+                    outcome.exit_code = EXIT_USAGE
+                    outcome.messages.append(error.message.strip())
+                    return outcome
+            *_, root_cause = _error_chain(event.step_failure_data.error)
+            outcome.messages.append(f"step {event.step_key} failed: {root_cause.message.strip()}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+            outcome.messages.append(
+                f"blocking check failed: {where}: {evaluation.description or 'see the Dagster UI'}"
+            )
+    outcome.messages.append(f"nothing was published; {warehouse} is unchanged")
+    return outcome
