@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from customer_tiers.orchestration.cli import EXIT_OK
 from customer_tiers.orchestration.cli import main as tiers
+from customer_tiers.orchestration.errors import EXIT_OK
 from customer_tiers.orchestration.report import (
     HEADLESS_CHROMIUM_FLAGS,
     format_summary,

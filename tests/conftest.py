@@ -95,7 +95,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
     was published with (a test that ran the pipeline on it would have changed both).
     """
     from customer_tiers.ingest.demo_data import write_demo_data
-    from customer_tiers.orchestration.cli import EXIT_OK, main
+    from customer_tiers.orchestration.cli import main
+    from customer_tiers.orchestration.errors import EXIT_OK
 
     root = tmp_path_factory.mktemp("demo")
     sources = root / "sources"
@@ -119,7 +120,8 @@ def demo_history(
     import shutil
     from datetime import timedelta
 
-    from customer_tiers.orchestration.cli import EXIT_OK, main
+    from customer_tiers.orchestration.cli import main
+    from customer_tiers.orchestration.errors import EXIT_OK
 
     sources, published = demo_run
     warehouse = tmp_path_factory.mktemp("demo_history") / "warehouse.duckdb"

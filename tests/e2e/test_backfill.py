@@ -30,13 +30,8 @@ from customer_tiers.orchestration.backfill import (
     format_backfill,
     run_backfill,
 )
-from customer_tiers.orchestration.cli import (
-    EXIT_CHECK_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    RunOutcome,
-    UsageError,
-)
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from customer_tiers.orchestration.pipeline import RunOutcome
 from tests.conftest import query, write_csv
 
 D = date.fromisoformat

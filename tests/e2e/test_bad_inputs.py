@@ -35,7 +35,9 @@ import pytest
 
 from customer_tiers.ingest.loader import load_source
 from customer_tiers.ingest.sources import SOURCES
-from customer_tiers.orchestration.cli import EXIT_OK, main, run_pipeline
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_OK
+from customer_tiers.orchestration.pipeline import run_pipeline
 from tests.conftest import query
 
 LOADED_AT = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)

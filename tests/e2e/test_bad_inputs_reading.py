@@ -26,7 +26,9 @@ from customer_tiers.ingest.landing import SourceSync, sync_source
 from customer_tiers.ingest.loader import load_source, write_load_audit
 from customer_tiers.ingest.privacy import Privacy
 from customer_tiers.ingest.sources import SOURCES
-from customer_tiers.orchestration.cli import EXIT_OK, main, run_pipeline
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_OK
+from customer_tiers.orchestration.pipeline import run_pipeline
 from tests.conftest import query
 from tests.e2e.test_bad_inputs import ORDERS_HEADER, ORDERS_OK, csv_bytes, report_block
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, main
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from tests.conftest import query, write_csv
 
 SALT_ENV = "TIERS_PII_SALT"

@@ -22,8 +22,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from customer_tiers.orchestration.cli import EXIT_OK, main
+from customer_tiers.orchestration.cli import main
 from customer_tiers.orchestration.config import DEFAULT_CONFIG_PATH, TiersConfig
+from customer_tiers.orchestration.errors import EXIT_OK
 from tests.conftest import query
 
 SEGMENTS = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))["rfm"]["segments"]

@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from customer_tiers.orchestration.cli import EXIT_OK, EXIT_USAGE, main
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_OK, EXIT_USAGE
 from customer_tiers.orchestration.resources import WarehouseResource
 from customer_tiers.orchestration.warehouse_file import WarehouseFileError
 from tests.conftest import query

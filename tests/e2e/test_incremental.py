@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from customer_tiers.orchestration.cli import EXIT_OK, main
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_OK
 from tests.conftest import query, write_csv
 
 AMOUNT = Decimal("123.45")

@@ -27,8 +27,10 @@ import pytest
 from customer_tiers.ingest.landing import sync_source
 from customer_tiers.ingest.loader import DEFAULT_PRIVACY, load_source
 from customer_tiers.ingest.sources import SOURCES
-from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_OK, main, run_pipeline
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK
 from customer_tiers.orchestration.gates import after_latest_order
+from customer_tiers.orchestration.pipeline import run_pipeline
 from customer_tiers.orchestration.summary import format_summary, read_summary
 from tests.conftest import query
 

@@ -480,7 +480,8 @@ def test_every_chart_renders_in_headless_chromium(
 def test_the_command_line_writes_the_page_and_refuses_a_missing_warehouse(
     demo_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from customer_tiers.orchestration.cli import EXIT_OK, EXIT_USAGE, main
+    from customer_tiers.orchestration.cli import main
+    from customer_tiers.orchestration.errors import EXIT_OK, EXIT_USAGE
 
     out = tmp_path / "report.html"
     _, warehouse = demo_run

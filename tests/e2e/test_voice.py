@@ -56,7 +56,8 @@ from pathlib import Path
 
 import pytest
 
-from customer_tiers.orchestration.cli import EXIT_OK, run_pipeline
+from customer_tiers.orchestration.errors import EXIT_OK
+from customer_tiers.orchestration.pipeline import run_pipeline
 from tests.conftest import query, write_csv
 
 AS_OF = date(2025, 2, 28)

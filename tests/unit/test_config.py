@@ -128,7 +128,8 @@ def test_the_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
 def test_the_cli_exits_2_on_a_bad_configuration(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from customer_tiers.orchestration.cli import EXIT_USAGE, main
+    from customer_tiers.orchestration.cli import main
+    from customer_tiers.orchestration.errors import EXIT_USAGE
 
     path = _bad_file(tmp_path, name)
     sources = tmp_path / "sources"

@@ -16,7 +16,8 @@ import pytest
 from customer_tiers.assignment.runs import HISTORY_SCHEMA
 from customer_tiers.ingest.demo_data import write_demo_data
 from customer_tiers.orchestration import spark_engine, spark_run
-from customer_tiers.orchestration.cli import EXIT_CHECK_FAILED, EXIT_USAGE, main
+from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_USAGE
 from customer_tiers.orchestration.spark_engine import DbtOutcome, LandedTable, export_marts
 from customer_tiers.orchestration.spark_run import AssignmentHistory
 
