@@ -32,6 +32,7 @@ from customer_tiers.btyd.mbgnbd import (
     mbgnbd_log_likelihood,
     mbgnbd_p_alive,
 )
+from customer_tiers.btyd.model_clv import holdout_log_likelihood, model_predicted_clv
 from customer_tiers.btyd.next_purchase import (
     PURCHASE_MODELS,
     median_time_to_next_purchase,
@@ -70,6 +71,7 @@ __all__ = [
     "fit_mbgnbd",
     "fit_pareto_nbd",
     "gamma_gamma_log_likelihood",
+    "holdout_log_likelihood",
     "holdout_table",
     "mbgnbd_expected_purchases",
     "mbgnbd_log_likelihood",
@@ -77,6 +79,7 @@ __all__ = [
     "median_time_to_next_purchase",
     "model_expected_purchases",
     "model_p_alive",
+    "model_predicted_clv",
     "month_grid",
     "next_purchase_table",
     "p_alive",

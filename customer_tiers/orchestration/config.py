@@ -121,11 +121,36 @@ class AbcConfig(_Strict):
         return self
 
 
+class ClvBacktestConfig(_Strict):
+    """The backtest of every run (docs/clv_backtest.md): calibration to as_of - holdout_days."""
+
+    holdout_days: int = Field(default=180, gt=0)
+    min_holdout_days: int = Field(default=30, gt=0)
+    # candidate models are fitted and compared on at most this many calibration customers
+    # (a fixed-seed sample), so the backtest's cost stays bounded at any size
+    sample_customers: int = Field(default=20000, ge=100)
+    # predicted / actual repeat purchases and revenue outside [low, high]: a warning
+    ratio_low: float = Field(default=0.8, gt=0)
+    ratio_high: float = Field(default=1.25, gt=0)
+    blocking: bool = False  # the warning fails the run (exit 1) instead
+
+    @model_validator(mode="after")
+    def _ordered_band(self) -> ClvBacktestConfig:
+        if self.ratio_low >= self.ratio_high:
+            raise ValueError("clv.backtest.ratio_low must be below ratio_high")
+        return self
+
+
 class ClvConfig(_Strict):
     horizon_days: int = Field(gt=0)
     monthly_discount_rate: float = Field(ge=0)
     interval: float = Field(gt=0, lt=1)
     lifespan_years: float = Field(gt=0)
+    # the purchase model that drives the marts; auto: the best holdout log-likelihood
+    model: Literal["auto", "bg_nbd", "mbg_nbd", "pareto_nbd"] = "auto"
+    # historical CLV annualises purchases over at least this many days of tenure
+    min_tenure_days: int = Field(default=365, gt=0)
+    backtest: ClvBacktestConfig = ClvBacktestConfig()
 
 
 class ChurnLevel(_Strict):

@@ -45,6 +45,7 @@ from customer_tiers.assignment.runs import (
     assign_run,
     previous_assignment_sql,
 )
+from customer_tiers.orchestration.clv_backtest import BACKTEST_SQL, WINDOW_SQL, run_backtest
 from customer_tiers.orchestration.clv_fit import (
     AS_OF_SQL,
     NO_CUSTOMERS,
@@ -384,8 +385,11 @@ class _SparkRun:
         customers = len(data["customer_id"])
         if customers == 0:
             raise _Stopped(EXIT_CHECK_FAILED, [NO_CUSTOMERS])
-        self.log(f"clv_fit: fitting BG/NBD and Gamma-Gamma on {customers:,} customers")
-        fit = fit_clv(data, as_of, load_config(self.config).clv)
+        self.log(f"clv_fit: backtesting and fitting the CLV models on {customers:,} customers")
+        clv = load_config(self.config).clv
+        window = spark.sql(WINDOW_SQL).toArrow().to_pylist()[0]
+        backtest_data = summary_arrays(spark.sql(BACKTEST_SQL).toArrow())
+        fit = fit_clv(data, as_of, clv, run_backtest(backtest_data, window, clv, clv.model))
         self.log(f"clv_fit: {fit.describe()}")
         self._write_predictions(spark, fit)
         if fit.holdout.num_rows:
@@ -394,6 +398,14 @@ class _SparkRun:
         if not fit.fitted:
             where = "predictions/clv_model_params fit_converged"
             self.outcome.warnings.append(f"{where}: {fit.problem}")
+        if fit.backtest.out_of_band:
+            where = "predictions/clv_backtest backtest_within_band"
+            if clv.backtest.blocking:
+                raise _Stopped(
+                    EXIT_CHECK_FAILED,
+                    [f"blocking check failed: {where}: {fit.backtest.out_of_band}"],
+                )
+            self.outcome.warnings.append(f"{where}: {fit.backtest.out_of_band}")
 
     def _write_predictions(self, spark: SparkSession, fit: ClvFit) -> None:
         root = self.outcome.spark_dir / "sources"
@@ -401,6 +413,7 @@ class _SparkRun:
             ("customer_clv", fit.predictions),
             ("clv_model_params", fit.params),
             ("clv_holdout", fit.holdout),
+            ("clv_backtest", fit.backtest.table),
         ):
             write_parquet_table(spark, root, "predictions", table, data)
 
@@ -499,7 +512,7 @@ def _parquet_rows(folder: Path) -> dict[str, int]:
 
 def _describe_fit(fit: ClvFit, customers: int) -> str:
     if fit.fitted:
-        return f"fitted on {customers:,} customers"
+        return f"{fit.model} ({fit.choice}) fitted on {customers:,} customers"
     return f"not fitted ({fit.problem}); predicted columns empty"
 
 

@@ -1,4 +1,4 @@
-"""Predict: fit BG/NBD and Gamma-Gamma on the repeat-purchase summary, write the predictions.
+"""Predict: backtest the purchase models, fit the one in use and Gamma-Gamma, write the predictions.
 
 The summary (one row per customer, four numbers) is built in SQL by dbt; only that summary
 comes into Python, never the order lines. The fits (orchestration/clv_fit.py, which the Spark
@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from customer_tiers.orchestration.clv_backtest import BACKTEST_SQL, WINDOW_SQL, run_backtest
 from customer_tiers.orchestration.clv_fit import AS_OF_SQL, NO_CUSTOMERS, SUMMARY_SQL, fit_clv
 from customer_tiers.orchestration.config import load_config
 from customer_tiers.orchestration.plots import line_chart_svg
@@ -25,6 +26,9 @@ HOLDOUT_KEY = dg.AssetKey(["intermediate", "int_customers_holdout_summarized"])
 CUSTOMER_CLV_KEY = dg.AssetKey(["predictions", "customer_clv"])
 PARAMS_KEY = dg.AssetKey(["predictions", "clv_model_params"])
 HOLDOUT_TABLE_KEY = dg.AssetKey(["predictions", "clv_holdout"])
+BACKTEST_SUMMARY_KEY = dg.AssetKey(["intermediate", "int_customers_backtest_summarized"])
+BACKTEST_WINDOW_KEY = dg.AssetKey(["intermediate", "int_clv_backtest_windowed"])
+BACKTEST_KEY = dg.AssetKey(["predictions", "clv_backtest"])
 
 
 def _read_summary(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
@@ -43,7 +47,7 @@ def write_holdout_plot(path: Path, holdout: pa.Table) -> None:
         [row["frequency_label"] for row in rows],
         {
             "actual": [row["actual_purchases"] for row in rows],
-            "BG/NBD expected": [row["expected_purchases"] for row in rows],
+            "model expected": [row["expected_purchases"] for row in rows],
         },
         title=f"Repeat purchases in the {days} days after the calibration period",
         x_label="repeat purchases in the calibration period",
@@ -84,7 +88,8 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
             deps=[SUMMARY_KEY],
             group_name="predictions",
             kinds={"python", "duckdb"},
-            description="Maximum-likelihood BG/NBD and Gamma-Gamma parameters of this run.",
+            description="Every fitted model's parameters and log-likelihood, the one in use "
+            "marked.",
         ),
         dg.AssetSpec(
             HOLDOUT_TABLE_KEY,
@@ -93,6 +98,14 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
             kinds={"python", "duckdb"},
             description="Actual against expected repeat purchases after as_of, by frequency.",
         ),
+        dg.AssetSpec(
+            BACKTEST_KEY,
+            deps=[BACKTEST_SUMMARY_KEY, BACKTEST_WINDOW_KEY],
+            group_name="predictions",
+            kinds={"python", "duckdb"},
+            description="The models refitted as of as_of - holdout_days and checked on the days "
+            "up to as_of: accuracy, ranking, calibration, interval coverage, model comparison.",
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -100,7 +113,14 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
             asset=PARAMS_KEY,
             description="Both maximum-likelihood fits converged. When not, the run goes on with "
             "the predicted columns empty and this check failed (a warning in the run summary).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "backtest_within_band",
+            asset=BACKTEST_KEY,
+            description="Predicted / actual repeat purchases and revenue in the backtest's "
+            "holdout lie within clv.backtest.ratio_low..ratio_high: a warning, blocking when "
+            "clv.backtest.blocking.",
+        ),
     ],
 )
 def clv_predictions(
@@ -110,11 +130,16 @@ def clv_predictions(
     with warehouse.connect(read_only=True) as con:
         data = _read_summary(con)
         [(as_of,)] = con.execute(AS_OF_SQL).fetchall()
+        backtest_data = con.execute(BACKTEST_SQL).fetchnumpy()
+        cursor = con.execute(WINDOW_SQL)
+        names = [column[0] for column in cursor.description]
+        window = dict(zip(names, cursor.fetchone() or (), strict=True))
     customers = len(data["customer_id"])
-    context.log.info(f"fitting BG/NBD and Gamma-Gamma on {customers:,} customers")
+    context.log.info(f"backtesting and fitting the CLV models on {customers:,} customers")
     if customers == 0:
         raise dg.Failure(NO_CUSTOMERS)
-    fit = fit_clv(data, as_of, clv)
+    backtest = run_backtest(backtest_data, window, clv, clv.model)
+    fit = fit_clv(data, as_of, clv, backtest)
     params, holdout = fit.param_rows, fit.holdout
     if fit.fitted:
         context.log.info(fit.describe())
@@ -125,6 +150,7 @@ def clv_predictions(
         _write(con, "customer_clv", fit.predictions)
         _write(con, "clv_model_params", fit.params)
         _write(con, "clv_holdout", holdout)
+        _write(con, "clv_backtest", backtest.table)
     yield dg.MaterializeResult(
         asset_key=CUSTOMER_CLV_KEY, metadata={"dagster/row_count": customers}
     )
@@ -140,6 +166,19 @@ def clv_predictions(
         write_holdout_plot(plot, holdout)
         holdout_metadata["plot"] = dg.MetadataValue.path(str(plot))
     yield dg.MaterializeResult(asset_key=HOLDOUT_TABLE_KEY, metadata=holdout_metadata)
+    yield dg.MaterializeResult(
+        asset_key=BACKTEST_KEY,
+        metadata={"dagster/row_count": backtest.table.num_rows, "model": fit.choice},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=BACKTEST_KEY,
+        check_name="backtest_within_band",
+        passed=not backtest.out_of_band,
+        severity=dg.AssetCheckSeverity.ERROR
+        if clv.backtest.blocking
+        else dg.AssetCheckSeverity.WARN,
+        description=backtest.out_of_band or backtest.skipped or None,
+    )
     yield dg.AssetCheckResult(
         asset_key=PARAMS_KEY,
         check_name="fit_converged",
@@ -149,7 +188,8 @@ def clv_predictions(
         severity=dg.AssetCheckSeverity.WARN,
         description=fit.problem or None,
         metadata={
-            "bg_nbd_log_likelihood": float(fit.bg.log_likelihood) if fit.bg else None,
+            "model": fit.model,
+            "log_likelihood": float(fit.bg.log_likelihood) if fit.bg else None,
             "gamma_gamma_log_likelihood": float(fit.gg.log_likelihood) if fit.gg else None,
             "gamma_gamma_excluded": int(fit.gg.excluded) if fit.gg else None,
         },

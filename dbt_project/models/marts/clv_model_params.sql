@@ -1,4 +1,7 @@
--- The fitted parameters of this run's BG/NBD and Gamma-Gamma models, one row per parameter.
+-- Every model fitted in this run, one row per parameter: the purchase model in use and
+-- Gamma-Gamma fitted as of as_of, and the backtest's candidates (BG/NBD, MBG/NBD, Pareto/NBD,
+-- Gamma-Gamma) fitted on its calibration sample with their holdout log-likelihood; in_use marks
+-- what the marts use.
 
 with
 

@@ -1,7 +1,7 @@
 -- Customer lifetime value, historical and predicted, for every customer with a purchase on or
--- before the analysis date. The repeat-purchase summary (frequency, recency, t, in days) is the
--- one the BG/NBD and Gamma-Gamma models were fitted on; the predictions come from the Python
--- asset predictions/customer_clv.
+-- before the analysis date, and when they buy next. The repeat-purchase summary (frequency,
+-- recency, t, in days) is the one the purchase model in use (clv.model) and Gamma-Gamma were
+-- fitted on; the predictions come from the Python asset predictions/customer_clv.
 
 with
 
@@ -34,8 +34,10 @@ historical as (
     select
         customer_id,
         cast(monetary as double) / frequency as avg_order_value,
-        -- purchases per year over the customer's tenure (at least 30 days)
-        cast(frequency as double) * 365.25 / greatest(tenure_days, 30) as purchases_per_year,
+        -- purchases per year over the customer's tenure, at least clv.min_tenure_days: a
+        -- customer known for less is credited with the orders made, not extrapolated
+        cast(frequency as double) * 365.25
+        / greatest(tenure_days, {{ cfg('clv.min_tenure_days') }}) as purchases_per_year,
         monetary as total_net_revenue,
         profit as profit_contribution
 
@@ -67,12 +69,25 @@ joined as (
         predictions.expected_purchases_365d,
         predictions.expected_avg_order_value,
         predictions.predicted_clv_365d,
-        predictions.predicted_clv_365d_low,
-        predictions.predicted_clv_365d_high,
+        predictions.clv_param_low_365d,
+        predictions.clv_param_high_365d,
+        predictions.predictive_purchases_low_80,
+        predictions.predictive_purchases_high_80,
+        predictions.predictive_value_low_80,
+        predictions.predictive_value_high_80,
         predictions.horizon_days,
         predictions.expected_purchases_horizon,
         predictions.predicted_clv_horizon,
         predictions.expected_days_between_orders,
+        predictions.p_purchase_30d,
+        predictions.p_purchase_60d,
+        predictions.p_purchase_90d,
+        predictions.expected_purchases_30d,
+        predictions.expected_purchases_60d,
+        predictions.expected_purchases_90d,
+        predictions.median_days_to_next_purchase,
+        predictions.expected_next_order_date,
+        predictions.p_buy_again_given_alive,
         predictions.in_monetary_fit
 
     from summary

@@ -18,7 +18,10 @@ renamed as (
         customers,
         excluded,
         horizon_days,
-        monthly_discount_rate
+        monthly_discount_rate,
+        fitted_on,
+        holdout_log_likelihood,
+        in_use
 
     from source
 
