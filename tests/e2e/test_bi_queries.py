@@ -1,12 +1,12 @@
-"""The README's section on reading the warehouse from a BI tool stays true.
+"""docs/bi.md, reading the warehouse from a BI tool, stays true.
 
-Every ```sql block of the section is an example query, labelled by the mart it is for
+Every ```sql block of the page is an example query, labelled by the mart it is for
 (**`mart`**: question). Each runs against the demo warehouse with two analysis dates and a
 holdout (the shared `demo_history`, so every mart has rows, tier_migration and
 clv_holdout_validation included),
-through the README's SQLAlchemy pattern, and on the Parquet views the README builds over a
+through the page's SQLAlchemy pattern, and on the Parquet views the page builds over a
 `tiers export`, with the same answers; every table of schema `marts` needs an example. The
-section's Python snippets are run as written, in a folder laid out like `make run`'s
+page's Python snippets are run as written, in a folder laid out like `make run`'s
 (`var/warehouse.duckdb`, `var/export/`), on copies: nothing here writes the shared demo run.
 """
 
@@ -27,8 +27,7 @@ import sqlalchemy as sa
 
 from customer_tiers.orchestration.export import export_marts
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-HEADING = "## Reading the warehouse from a BI tool"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "bi.md"
 FENCE = re.compile(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 EXAMPLE = re.compile(
     r"^\*\*`(?P<mart>[a-z0-9_]+)`\*\*: (?P<question>[^\n]+)\n\n```sql\n(?P<sql>.*?)^```$",
@@ -51,12 +50,8 @@ class Example:
 
 
 def section() -> str:
-    """The README section, from its heading to the next `## ` heading."""
-    text = README.read_text(encoding="utf-8")
-    start = text.find(HEADING + "\n")
-    assert start >= 0, f"README.md has no section {HEADING!r}"
-    end = text.find("\n## ", start + len(HEADING))
-    return text[start : end if end >= 0 else len(text)]
+    """The whole page: its snippets and example queries."""
+    return PAGE.read_text(encoding="utf-8")
 
 
 def blocks(lang: str) -> list[str]:
@@ -68,7 +63,7 @@ def examples() -> list[Example]:
 
 
 def python_block(marker: str, *, unless: str | None = None) -> str:
-    """The one Python snippet of the section containing `marker` (and not `unless`)."""
+    """The one Python snippet of the page containing `marker` (and not `unless`)."""
     found = [
         code
         for code in blocks("python")
@@ -79,9 +74,9 @@ def python_block(marker: str, *, unless: str | None = None) -> str:
 
 
 def run_snippet(code: str) -> dict[str, Any]:
-    """Run a README snippet as written (in the current folder); its variables come back."""
+    """Run a snippet of the page as written (in the current folder); its variables come back."""
     namespace: dict[str, Any] = {"__name__": "readme_snippet"}
-    exec(compile(code, f"{README.name} ({HEADING})", "exec"), namespace)
+    exec(compile(code, "docs/bi.md", "exec"), namespace)
     return namespace
 
 
@@ -132,9 +127,9 @@ def bi_folder(demo_history: tuple[Path, Path], tmp_path_factory: pytest.TempPath
 
 
 def test_every_sql_block_is_a_labelled_example() -> None:
-    assert EXAMPLES, "no example queries found in the section"
+    assert EXAMPLES, "no example queries found in docs/bi.md"
     assert len(blocks("sql")) == len(EXAMPLES), (
-        "every ```sql block of the section needs a line **`<mart>`**: <question> before it"
+        "every ```sql block of docs/bi.md needs a line **`<mart>`**: <question> before it"
     )
     for example in EXAMPLES:
         assert f"marts.{example.mart}" in example.sql, f"{example.mart}: the query never reads it"
@@ -149,7 +144,7 @@ def test_every_mart_has_an_example(demo_history: tuple[Path, Path]) -> None:
     finally:
         con.close()
     covered = {example.mart for example in EXAMPLES}
-    assert not marts - covered, f"marts without an example query in README: {marts - covered}"
+    assert not marts - covered, f"marts without an example query in docs/bi.md: {marts - covered}"
     assert not covered - marts, f"examples for tables not in schema marts: {covered - marts}"
 
 
@@ -229,7 +224,7 @@ def test_a_new_run_is_seen_after_reopening(
     demo_run: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the data changes: an open connection keeps its version until every connection to
-    the file in the process is closed; the README's NullPool engine sees a run on its next
+    the file in the process is closed; the page's NullPool engine sees a run on its next
     connect."""
     warehouse = tmp_path / "var" / "warehouse.duckdb"
     warehouse.parent.mkdir()
