@@ -1,10 +1,10 @@
-"""Build the CJK font that `tiers report` embeds (customer_tiers/orchestration/fonts/).
+"""Build the CJK font that `tiers report` embeds (customer_tiers/orchestration/report/fonts/).
 
 A subset of Noto Sans CJK SC Regular (SIL Open Font License 1.1, OFL.txt beside the font) with
 the 3,755 characters of GB2312 level 1 (the common simplified characters), GB2312's CJK
 punctuation and full-width forms, and every CJK character of the project's fixed texts: the
 report's labels, config/tiers.yml, the dbt models and the demo data's names. At report time the
-page gets a subset of this file with only the characters it shows (report_font.py).
+page gets a subset of this file with only the characters it shows (report/font.py).
 
 Source: Debian's fonts-noto-cjk (NotoSansCJK-Regular.ttc, face 2 is SC); without installing it:
     apt-get download fonts-noto-cjk && dpkg-deb -x fonts-noto-cjk_*.deb noto
@@ -24,7 +24,7 @@ from fontTools.ttLib import TTCollection, TTFont
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from customer_tiers.orchestration.report_font import (  # noqa: E402
+from customer_tiers.orchestration.report.font import (  # noqa: E402
     FONT_PATH,
     fixed_text_characters,
     is_cjk,

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import duckdb
 
-from customer_tiers.orchestration.cli import main as tiers
-from customer_tiers.orchestration.errors import EXIT_OK
-from customer_tiers.orchestration.report import (
-    HEADLESS_CHROMIUM_FLAGS,
-    format_summary,
-    write_report,
-)
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.e2e.chromium: the browser tests' Chromium flags
+
+from customer_tiers.orchestration.cli import main as tiers  # noqa: E402
+from customer_tiers.orchestration.errors import EXIT_OK  # noqa: E402
+from customer_tiers.orchestration.report import format_summary, write_report  # noqa: E402
+from tests.e2e.chromium import HEADLESS_CHROMIUM_FLAGS  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = "1280,3000"

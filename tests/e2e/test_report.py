@@ -21,12 +21,12 @@ import pytest
 
 from customer_tiers.orchestration.report import (
     CHARTS,
-    HEADLESS_CHROMIUM_FLAGS,
     LORENZ_POINTS,
     ReportError,
     write_report,
 )
 from tests.conftest import query
+from tests.e2e.chromium import HEADLESS_CHROMIUM_FLAGS
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No experiment's measurement window has ended on the demo runs (the run 91 days earlier comes
@@ -332,7 +332,7 @@ def test_page_is_self_contained_and_reproducible(
     assert parser.urls == []  # no src or href at all, so nothing from http(s) or //
     assert parser.scripts_with_src == 0
     assert not parser.tags & {"link", "img", "iframe", "object", "embed", "base"}
-    # the one URL allowed in the CSS: the embedded CJK font (report_font.py), as a data: URL
+    # the one URL allowed in the CSS: the embedded CJK font (report/font.py), as a data: URL
     fonts = re.findall(r"url\((.{0,23})", parser.css)
     assert all(url == "data:font/woff2;base64," for url in fonts)
     assert parser.css.count("@font-face") == len(fonts) <= 1 and "@import" not in parser.css

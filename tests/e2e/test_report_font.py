@@ -19,14 +19,15 @@ from typing import Any
 import pytest
 from fontTools.ttLib import TTFont
 
-from customer_tiers.orchestration.report import HEADLESS_CHROMIUM_FLAGS, write_report
-from customer_tiers.orchestration.report_font import (
+from customer_tiers.orchestration.report import write_report
+from customer_tiers.orchestration.report.font import (
     EMBEDDED_FAMILY,
     FONT_PATH,
     covered,
     fixed_text_characters,
     font_face_css,
 )
+from tests.e2e.chromium import HEADLESS_CHROMIUM_FLAGS
 from tests.e2e.test_report import chromium  # noqa: F401  (the fixture)
 
 GB2312_LEVEL_1 = {

@@ -99,9 +99,8 @@ def test_the_wheel_has_one_top_level_name_and_carries_config_and_dbt_project(whe
     # dbt's output, logs, the linter's helper and local state stay out
     shipped = [n for n in names if n.startswith("customer_tiers/dbt_project/")]
     assert not [name for name in shipped if _dbt_output(Path(*name.split("/")[2:]))]
-    fonts = {
-        "customer_tiers/orchestration/fonts/" + n for n in ("NotoSansSC-tiers.woff2", "OFL.txt")
-    }
+    font_dir = "customer_tiers/orchestration/report/fonts/"
+    fonts = {font_dir + n for n in ("NotoSansSC-tiers.woff2", "OFL.txt")}
     assert fonts <= set(names)
 
 
@@ -152,7 +151,8 @@ def test_an_editable_install_reads_config_and_dbt_project_from_the_source_tree(
     _pip_install(venv, "--editable", str(source))
     shown = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
-         "from customer_tiers.orchestration import config, paths, report_font; "
+         "from customer_tiers.orchestration import config, paths; "
+         "from customer_tiers.orchestration.report import font as report_font; "
          "print(config.DEFAULT_CONFIG_PATH, config.DBT_PROJECT_DIR, paths.dbt_artifacts_base(), "
          "report_font.FONT_PATH.is_file())"],
         check=True, capture_output=True, text=True, cwd=tmp_path, env=_clean_env(),

@@ -21,7 +21,7 @@ from fontTools.ttLib import TTFont
 from customer_tiers.orchestration.paths import DBT_PROJECT_DIR, PACKAGE_DIR, shipped_path
 
 FONT_PATH = Path(__file__).with_name("fonts") / "NotoSansSC-tiers.woff2"
-# The page's name for the embedded face: first in the page's font list (report_template.py), it
+# The page's name for the embedded face: first in the page's font list (template.py), it
 # holds only CJK glyphs, so Latin text keeps the system font.
 EMBEDDED_FAMILY = "customer-tiers CJK"
 
@@ -45,7 +45,7 @@ def fixed_text_characters() -> set[str]:
     """The CJK characters of the project's own texts: the report's labels, the default
     configuration, the dbt models and the demo data (its staff and customer names)."""
     files = [
-        Path(__file__).with_name("report.py"),
+        Path(__file__).with_name("text.py"),
         shipped_path("config") / "tiers.yml",
         PACKAGE_DIR / "ingest" / "demo_data.py",
         *sorted((DBT_PROJECT_DIR / "models").rglob("*.sql")),

@@ -4,83 +4,19 @@
 customers excluded: nobody contacts them) by main action, with the first deadline.
 `effects_chart` draws each experiment's pooled lift (marts.action_effects) with its 95%
 interval and says it in words a manager reads: "win-back calls brought back 8.1 points more
-customers, 95% interval 2.3 to 13.9". Both follow orchestration/report.py's chart contract
-(a Chart or a Skip from a _Context); report.py imports them, so they import it lazily.
+customers, 95% interval 2.3 to 13.9". Both follow base.py's chart contract (a Chart or a Skip
+from a Context); their words are in text.py with the rest of the page's.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from customer_tiers.orchestration.report import Chart, Skip, _Context
+from customer_tiers.orchestration.report.base import Chart, Context, Skip, axis, base_layout
+from customer_tiers.orchestration.report.text import TEXT
 
 MAX_MANAGERS = 40  # rows of the actions table (the managers with most actions first)
 ACTION_ORDER = ("win_back", "reactivation", "detractor_followup", "callback")
-
-TEXT: dict[str, tuple[str, str]] = {
-    "actions.title": ("Actions due per account manager", "各客户经理待办行动"),
-    "actions.manager": ("Account manager", "客户经理"),
-    "actions.total": ("Total", "合计"),
-    "actions.first_due": ("First deadline", "最早截止"),
-    "actions.unassigned": ("no manager", "未分配"),
-    "actions.note": (
-        "{total:,} customers to contact by {managers:,} managers (main action of each; "
-        "tiers worklists writes their lists). {held:,} customers are held out as control "
-        "groups and not contacted.",
-        "{managers:,} 位客户经理共需联系 {total:,} 位客户（按每位客户的主要行动统计；"
-        "tiers worklists 生成清单）。另有 {held:,} 位客户作为对照组，不予联系。",
-    ),
-    "actions.note_top": (
-        " The {shown:,} managers with most actions of {count:,} are shown.",
-        " 显示 {count:,} 位客户经理中待办最多的 {shown:,} 位。",
-    ),
-    "do.win_back": ("Win back", "挽回"),
-    "do.reactivation": ("Reactivate", "唤醒"),
-    "do.detractor_followup": ("Detractor follow-up", "跟进贬损者"),
-    "do.callback": ("Care call", "关怀回访"),
-    "effects.title": ("Measured effect of the actions", "行动的实测效果"),
-    "effects.x": (
-        "More customers buying than in the control group (points)",
-        "比对照组多出的购买客户（百分点）",
-    ),
-    "effects.y": ("Action", "行动"),
-    "effects.says.win_back": ("win-back calls brought back", "挽回联系使回购客户"),
-    "effects.says.reactivation": ("reactivation offers brought back", "唤醒联系使回购客户"),
-    "effects.says.detractor_followup": (
-        "detractor follow-ups brought back",
-        "跟进贬损者使回购客户",
-    ),
-    "effects.says.other": ("{action} brought back", "{action} 使回购客户"),
-    "effects.more": (
-        "{says} {points} points {more} customers, 95% interval {low} to {high}",
-        "{says}{more} {points} 个百分点，95% 置信区间 {low} 至 {high}",
-    ),
-    "effects.word.more": ("more", "多了"),
-    "effects.word.fewer": ("fewer", "少了"),
-    "effects.sizes": (
-        " ({treated:,} contacted, {control:,} held out, {window} days after each list).",
-        "（联系 {treated:,} 人，对照 {control:,} 人，各名单后 {window} 天内）。",
-    ),
-    "effects.unclear": (
-        " The interval includes no effect: not proven yet.",
-        " 区间包含零：效果尚未得到证实。",
-    ),
-    "effects.revenue": (
-        " Revenue per customer {sign}{value}, 95% interval {low} to {high}.",
-        " 每位客户收入 {sign}{value}，95% 置信区间 {low} 至 {high}。",
-    ),
-    "effects.srm": (
-        " Warning: the split is far from the planned hold-out (p = {p}); check the control "
-        "group before trusting this.",
-        " 警告：分组比例与计划的对照比例差异显著（p = {p}），请先检查对照组再采信此结果。",
-    ),
-    "reason.no_effects": (
-        "no experiment's measurement window has ended yet",
-        "尚无实验的观测期结束",
-    ),
-    "reason.no_actions": ("no action is due", "暂无待办行动"),
-}
 
 
 def _points(value: float | None) -> str:
@@ -91,7 +27,7 @@ def _money(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def effect_sentence(ctx: _Context, row: dict[str, Any]) -> str:
+def effect_sentence(ctx: Context, row: dict[str, Any]) -> str:
     """One experiment's pooled effect in words (row: a pooled row of marts.action_effects)."""
     action = row["action"]
     key = f"effects.says.{action}"
@@ -131,9 +67,7 @@ def effect_sentence(ctx: _Context, row: dict[str, Any]) -> str:
     return sentence
 
 
-def effects_chart(ctx: _Context) -> Chart | Skip:
-    from customer_tiers.orchestration.report import Chart, Skip, _axis, _layout
-
+def effects_chart(ctx: Context) -> Chart | Skip:
     if skip := ctx.missing("action_effects"):
         return Skip("reason.no_effects") if skip.reason == "reason.empty" else skip
     described = ctx.con.execute("select * from marts.action_effects limit 0").description
@@ -177,9 +111,9 @@ def effects_chart(ctx: _Context) -> Chart | Skip:
             "hovertemplate": "%{y}: %{x:.1f}<extra></extra>",
         }
     ]
-    layout = _layout(
-        xaxis=_axis(ctx.t("effects.x"), zeroline=True, zerolinecolor="#c0392b", zerolinewidth=2),
-        yaxis=_axis("", type="category", automargin=True),
+    layout = base_layout(
+        xaxis=axis(ctx.t("effects.x"), zeroline=True, zerolinecolor="#c0392b", zerolinewidth=2),
+        yaxis=axis("", type="category", automargin=True),
         margin={"l": 200, "r": 32, "t": 36, "b": 64},
         showlegend=False,
     )
@@ -188,9 +122,7 @@ def effects_chart(ctx: _Context) -> Chart | Skip:
     return Chart(data, layout, note=" ".join(sentences), facts=facts, height=120 + 48 * len(rows))
 
 
-def actions_chart(ctx: _Context) -> Chart | Skip:
-    from customer_tiers.orchestration.report import Chart, Skip, _layout
-
+def actions_chart(ctx: Context) -> Chart | Skip:
     if skip := ctx.missing("customer_actions"):
         return skip
     [(held,)] = ctx.rows("select count(*) from marts.customer_actions where holdout is true")
@@ -255,5 +187,5 @@ def actions_chart(ctx: _Context) -> Chart | Skip:
         "total": total,
         "per_manager": {who(sid, e): {a: e.get(a, 0) for a in actions} for sid, e in ranked},
     }
-    layout = _layout(margin={"l": 8, "r": 8, "t": 32, "b": 8})
+    layout = base_layout(margin={"l": 8, "r": 8, "t": 32, "b": 8})
     return Chart(data, layout, note=note, facts=facts, height=32 + 30 + 26 * len(shown) + 24)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from customer_tiers.orchestration.report_font import EMBEDDED_FAMILY, font_face_css
+from customer_tiers.orchestration.report.font import EMBEDDED_FAMILY, font_face_css
 
-# The embedded CJK face first (report_font.py: only the page's Chinese characters, so Latin text
+# The embedded CJK face first (font.py: only the page's Chinese characters, so Latin text
 # takes the system font), then system fonts: CJK faces before the generic family, for characters
 # the embedded font lacks.
 FONT_FAMILY = (
