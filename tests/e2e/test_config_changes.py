@@ -57,6 +57,14 @@ CHANGES_A: dict[str, Any] = {
         "monthly_discount_rate": 0.05,
         "interval": 0.5,
         "lifespan_years": 5,
+        "model": "mbg_nbd",
+        "min_tenure_days": 30,
+        "backtest": {
+            "holdout_days": 120,
+            "sample_customers": 150,
+            "ratio_low": 0.1,
+            "ratio_high": 0.2,
+        },
     },
     "churn": {
         "levels": [
@@ -178,6 +186,7 @@ CHANGES_B: dict[str, Any] = {
     },
     "voice": {"complaint_categories": []},
     "privacy": {"personal_data": "hash", "salt_env": SALT_VAR},
+    "clv": {"backtest": {"min_holdout_days": 5000}},
 }
 
 
@@ -382,7 +391,7 @@ def clv_discount(runs: Runs) -> None:
 
 
 def clv_interval(runs: Runs) -> None:
-    width = "select avg(predicted_clv_365d_high - predicted_clv_365d_low) from marts.customer_clv"
+    width = "select avg(clv_param_high_365d - clv_param_low_365d) from marts.customer_clv"
     assert runs.one("a", width) < runs.one("default", width)
 
 
@@ -391,6 +400,52 @@ def clv_lifespan(runs: Runs) -> None:
     default, changed = dict(query(runs.default, sql)), dict(query(runs.a, sql))
     assert default.keys() == changed.keys()
     assert all(abs(changed[c] - default[c] * 5 / 3) < 0.02 for c in default)
+
+
+def clv_model(runs: Runs) -> None:
+    in_use = "select model from marts.clv_model_params where in_use and fitted_on = 'as_of'"
+    assert {r[0] for r in query(runs.a, in_use)} == {"mbg_nbd", "gamma_gamma"}
+    assert runs.one("a", "select distinct model from marts.clv_backtest") == "mbg_nbd"
+
+
+def clv_min_tenure(runs: Runs) -> None:
+    # tenure 30..365 days: purchases per year over the tenure (a), over a whole year (default)
+    sql = (
+        "select c.customer_id, c.purchases_per_year from marts.customer_clv as c join "
+        "intermediate.int_customers_summarized as s using (customer_id) "
+        "where s.tenure_days between 31 and 364 order by 1"
+    )
+    default, changed = dict(query(runs.default, sql)), dict(query(runs.a, sql))
+    assert default and default.keys() == changed.keys()
+    assert all(changed[c] > default[c] for c in default)
+
+
+def clv_backtest_window(runs: Runs) -> None:
+    sql = (
+        "select distinct holdout_days, calibration_end = as_of - holdout_days "
+        "from marts.clv_backtest"
+    )
+    assert query(runs.a, sql) == [(120, True)]
+    assert query(runs.default, sql) == [(180, True)]
+
+
+def clv_backtest_sample(runs: Runs) -> None:
+    sql = "select distinct customers from marts.clv_backtest where section = 'model'"
+    assert runs.one("a", sql) == 150
+    assert runs.one("default", sql) > 150  # every calibration customer of the 300
+
+
+def clv_backtest_band(runs: Runs) -> None:
+    # predicted / actual near 1 is far outside [0.1, 0.2]: a warning, the run still published
+    ratio = "select value from marts.clv_backtest where label = 'ratio_predicted_actual_purchases'"
+    assert runs.one("a", ratio) > 0.2
+    assert 0.8 <= runs.one("default", ratio) <= 1.25
+
+
+def clv_backtest_min_holdout(runs: Runs) -> None:
+    skipped = "select note from marts.clv_backtest where section = 'skipped'"
+    assert "clv.backtest.min_holdout_days" in runs.one("b", skipped)
+    assert query(runs.default, skipped) == []
 
 
 def churn_levels(runs: Runs) -> None:
@@ -612,6 +667,13 @@ CASES: dict[str, Callable[[Runs], None]] = {
     "clv.monthly_discount_rate": clv_discount,
     "clv.interval": clv_interval,
     "clv.lifespan_years": clv_lifespan,
+    "clv.model": clv_model,
+    "clv.min_tenure_days": clv_min_tenure,
+    "clv.backtest.holdout_days": clv_backtest_window,
+    "clv.backtest.sample_customers": clv_backtest_sample,
+    "clv.backtest.ratio_low": clv_backtest_band,
+    "clv.backtest.ratio_high": clv_backtest_band,
+    "clv.backtest.min_holdout_days": clv_backtest_min_holdout,
     "churn.levels": churn_levels,
     "churn.win_back_cost": churn_win_back_cost,
     "schedule.cron": schedule_keys,
@@ -662,6 +724,7 @@ TESTED_ELSEWHERE = {
     # effects: a measured lift needs cohorts whose window has ended
     "actions.experiments.window_days": "tests/unit/test_experiments.py",
     "actions.economics.significance": "tests/e2e/test_actions.py",
+    "clv.backtest.blocking": "tests/e2e/test_clv_backtest.py",
 }
 
 

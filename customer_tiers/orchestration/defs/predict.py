@@ -117,6 +117,7 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
         dg.AssetCheckSpec(
             "backtest_within_band",
             asset=BACKTEST_KEY,
+            blocking=True,  # an ERROR result (clv.backtest.blocking) stops the run
             description="Predicted / actual repeat purchases and revenue in the backtest's "
             "holdout lie within clv.backtest.ratio_low..ratio_high: a warning, blocking when "
             "clv.backtest.blocking.",
