@@ -128,7 +128,7 @@ class ClvBacktestConfig(_Strict):
     min_holdout_days: int = Field(default=30, gt=0)
     # candidate models are fitted and compared on at most this many calibration customers
     # (a fixed-seed sample), so the backtest's cost stays bounded at any size
-    sample_customers: int = Field(default=20000, ge=100)
+    sample_customers: int = Field(default=10000, ge=100)
     # predicted / actual repeat purchases and revenue outside [low, high]: a warning
     ratio_low: float = Field(default=0.8, gt=0)
     ratio_high: float = Field(default=1.25, gt=0)

@@ -107,9 +107,10 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         ).fetchall()
         customers = con.execute("select count(*) from marts.customers").fetchone()[0]
         fitted, excluded = con.execute(
-            "select max(customers) filter (where model = 'bg_nbd'), "
-            "coalesce(max(excluded) filter (where model = 'gamma_gamma'), 0) "
-            "from marts.clv_model_params"
+            "select max(customers) filter (where in_use and fitted_on = 'as_of' "
+            "and model <> 'gamma_gamma'), "
+            "coalesce(max(excluded) filter (where model = 'gamma_gamma' "
+            "and fitted_on = 'as_of'), 0) from marts.clv_model_params"
         ).fetchone()
         churn = con.execute(
             "select risk_level, action, count(*) from marts.churn_watchlist "

@@ -52,8 +52,8 @@ REL_TOL, ABS_TOL = 1e-9, 1e-9
 # to 1e-9.
 COLUMN_REL_TOL = {
     "std_error": 1e-6,
-    "predicted_clv_365d_low": 1e-6,
-    "predicted_clv_365d_high": 1e-6,
+    "clv_param_low_365d": 1e-6,
+    "clv_param_high_365d": 1e-6,
 }
 STAGES = (
     "ingest", "spark_start", "land", "source_suites", "dbt_parse", "dbt_models", "clv_fit",

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from customer_tiers.orchestration.clv_backtest import run_backtest
 from customer_tiers.orchestration.clv_fit import (
     NO_CUSTOMERS,
     PARAMS_SCHEMA,
@@ -26,6 +27,10 @@ from tests.unit.test_btyd import FHL_PARAMS, HOLDOUT_DAYS
 from tests.unit.test_btyd import SUMMARY_SQL as CDNOW_SUMMARY_SQL
 
 AS_OF = date(1997, 9, 30)
+# no backtest: auto falls back to BG/NBD, the model of the published fit
+NO_BACKTEST = run_backtest(
+    {}, {"as_of": AS_OF, "holdout_days": 0, "skipped_reason": "none"}, load_config().clv, "auto"
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +67,13 @@ def test_no_holdout_gives_masked_holdout_days(con: duckdb.DuckDBPyConnection) ->
     arrow = summary_arrays(con.sql(sql).to_arrow_table())
     assert np.ma.is_masked(numpy["holdout_days"][0]) and np.ma.is_masked(arrow["holdout_days"][0])
     clv = load_config().clv
-    assert fit_clv(arrow, AS_OF, clv).holdout.num_rows == 0
+    assert fit_clv(arrow, AS_OF, clv, NO_BACKTEST).holdout.num_rows == 0
 
 
 def test_fit_reproduces_the_published_fit(con: duckdb.DuckDBPyConnection) -> None:
     data = summary_arrays(con.sql(SUMMARY_SQL).to_arrow_table())
     clv = load_config().clv
-    fit = fit_clv(data, AS_OF, clv)
+    fit = fit_clv(data, AS_OF, clv, NO_BACKTEST)
     assert fit.fitted and fit.problem == ""
     params = {(r["model"], r["parameter"]): r["value"] for r in fit.param_rows}
     for name, value in FHL_PARAMS.items():
@@ -79,11 +84,12 @@ def test_fit_reproduces_the_published_fit(con: duckdb.DuckDBPyConnection) -> Non
     assert fit.predictions.column("customer_id").to_pylist() == data["customer_id"].tolist()
     low, mid, high = (
         fit.predictions.column(c).to_numpy()
-        for c in ("predicted_clv_365d_low", "predicted_clv_365d", "predicted_clv_365d_high")
+        for c in ("clv_param_low_365d", "predicted_clv_365d", "clv_param_high_365d")
     )
     assert (low <= mid).all() and (mid <= high).all()
     assert fit.holdout.column("holdout_days").to_pylist()[0] == HOLDOUT_DAYS
-    assert "BG/NBD r=0.2426" in fit.describe()
+    assert "BG/NBD r=0.2426" in fit.describe() and "auto without a backtest" in fit.describe()
+    assert set(fit.params.column("in_use").to_pylist()) == {True}
 
 
 def test_no_repeat_purchase_leaves_the_predictions_empty() -> None:
@@ -96,7 +102,7 @@ def test_no_repeat_purchase_leaves_the_predictions_empty() -> None:
         "holdout_purchase_days": np.zeros(3, dtype=np.int64),
         "holdout_days": np.ma.masked_all(3, dtype=np.int64),
     }
-    fit = fit_clv(data, AS_OF, load_config().clv)
+    fit = fit_clv(data, AS_OF, load_config().clv, NO_BACKTEST)
     assert not fit.fitted and "BG/NBD" in fit.problem
     assert fit.params.num_rows == 0 and fit.params.schema == PARAMS_SCHEMA
     assert fit.predictions.column("p_alive").null_count == 3
@@ -108,4 +114,4 @@ def test_no_repeat_purchase_leaves_the_predictions_empty() -> None:
 def test_no_customer_is_an_error() -> None:
     empty = {"customer_id": np.array([], dtype=object)}
     with pytest.raises(ValueError, match=NO_CUSTOMERS):
-        fit_clv(empty, AS_OF, load_config().clv)
+        fit_clv(empty, AS_OF, load_config().clv, NO_BACKTEST)

@@ -1,8 +1,9 @@
 -- The lifecycle stage of every customer as of the analysis date (config/tiers.yml, lifecycle),
 -- with the signals the tier rules read: value (RFM value class, ABC class by revenue,
 -- predicted CLV), loyalty and rhythm. The overdue limits follow each customer's own expected
--- days between orders from the BG/NBD model, kept within fixed bounds; without a model fit
--- the fixed fallback limits apply.
+-- days between orders from the purchase model in use (clv.model), as known at the last order
+-- (the silence since is not in it, so a one-time buyer's limit does not grow with the
+-- silence), kept within fixed bounds; without a model fit the fixed fallback limits apply.
 
 {%- set life = cfg('lifecycle') %}
 {%- set overdue_stages = ['churned', 'dormant', 'at_risk'] %}
