@@ -292,7 +292,9 @@ class _SparkRun:
     def _ingest(self) -> WarehouseResource:
         """The DuckDB engine's ingest asset and reconciliation checks, as a Dagster job."""
         with self.stage("ingest"):
-            result, warehouse = _execute_ingest(self.sources, self.warehouse, self.full_reload)
+            result, warehouse = _execute_ingest(
+                self.sources, self.warehouse, self.full_reload, self.as_of
+            )
             ingested = job_outcome(result, self.warehouse)
             self.outcome.run_id = ingested.run_id
             self.outcome.warnings += ingested.warnings
@@ -457,24 +459,27 @@ class _SparkRun:
         self.log(f"action_effects: {effects.num_rows:,} rows")
 
 
-def _execute_ingest(sources: Path, warehouse: Path, full_reload: bool) -> tuple[Any, Any]:
-    """The ingest asset with its reconciliation checks (not the DuckDB expectation checks: the
-    suites run in Spark), as a job of their own in this process."""
+def _execute_ingest(
+    sources: Path, warehouse: Path, full_reload: bool, as_of: date | None
+) -> tuple[Any, Any]:
+    """The ingest asset with the checks the DuckDB job runs on it, as a job of its own in this
+    process: reconciliation, quarantined share and the analysis-date window (not the DuckDB
+    expectation checks: the suites run in Spark)."""
     import dagster as dg
 
     from customer_tiers.orchestration.defs import ingest, quality
     from customer_tiers.orchestration.logging import compact_console
     from customer_tiers.orchestration.resources import SourcesResource, WarehouseResource
 
-    reconciliation = [
+    ingest_checks = [
         check
         for check in quality.defs.asset_checks
-        if all(key.name == "reconciliation" for key in check.check_keys)
+        if all(key.name != "expectations" for key in check.check_keys)
     ]
     resource = WarehouseResource(path=str(warehouse))
     defs = dg.Definitions(
         assets=[ingest.raw_sources],
-        asset_checks=reconciliation,
+        asset_checks=ingest_checks,
         jobs=[
             dg.define_asset_job(
                 "tiers_ingest",
@@ -486,7 +491,14 @@ def _execute_ingest(sources: Path, warehouse: Path, full_reload: bool) -> tuple[
         loggers={"compact": compact_console},
     )
     result = defs.resolve_job_def("tiers_ingest").execute_in_process(
-        run_config={"ops": {"raw_sources": {"config": {"full_reload": full_reload}}}},
+        run_config={
+            "ops": {
+                "raw_sources": {"config": {"full_reload": full_reload}},
+                "raw__orders_as_of_window": {
+                    "config": {"as_of": as_of.isoformat() if as_of else None}
+                },
+            }
+        },
         instance=dagster_instance(),
         raise_on_error=False,
         tags={"customer_tiers/engine": "spark"},
