@@ -536,11 +536,23 @@ class TiersConfig(_Strict):
         return json.dumps(self.dbt_vars(as_of), ensure_ascii=False, sort_keys=True)
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+# A class of abc.combined is one rule (all of its minimums at once): an override's class replaces
+# the default's whole, so `B: {revenue: 100, profit: 40}` does not keep the default's frequency.
+_REPLACED_WHOLE = {("abc", "combined", "A"), ("abc", "combined", "B")}
+
+
+def _deep_merge(
+    base: dict[str, Any], override: dict[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+        here = (*path, key)
+        if (
+            isinstance(value, dict)
+            and isinstance(merged.get(key), dict)
+            and here not in _REPLACED_WHOLE
+        ):
+            merged[key] = _deep_merge(merged[key], value, here)
         else:
             merged[key] = value
     return merged
