@@ -3,6 +3,9 @@
 The day after the shared demo run, a file with one order line (and one bad line) lands in
 `orders/`, and the top-level feedback.csv is taken away. The run loads that file alone, keeps
 every other file's rows, deletes feedback's, and the incremental staging models follow raw.
+The bad line is half of the rows read from orders this run, far above the 1% default of
+quality.max_quarantined_share.orders (a mostly bad file blocks the run): the fixture's
+configuration allows half, so the run publishes with the line in quarantine.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class DailyRun:
     counts: dict[str, int]  # raw rows of orders and feedback before it
     run_id: str
     day: date
+    config: Path  # the fixture's configuration (a bad line of two passes the quarantine gate)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +41,8 @@ def daily(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
     demo_sources, demo_warehouse = demo_run
     root = tmp_path_factory.mktemp("incremental")
     sources, warehouse = root / "sources", root / "warehouse.duckdb"
+    config = root / "daily.yml"
+    config.write_text("quality:\n  max_quarantined_share:\n    orders: 0.5\n", encoding="utf-8")
     shutil.copytree(demo_sources, sources)
     shutil.copyfile(demo_warehouse, warehouse)
 
@@ -60,9 +66,9 @@ def daily(demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
         t: query(warehouse, f"select count(*) from raw.{t}")[0][0] for t in ("orders", "feedback")
     }
     assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
-                 "--as-of", str(day)]) == EXIT_OK  # fmt: skip
+                 "--as-of", str(day), "--config", str(config)]) == EXIT_OK  # fmt: skip
     [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
-    return DailyRun(warehouse, customer, before, counts, run_id, day)
+    return DailyRun(warehouse, customer, before, counts, run_id, day, config)
 
 
 def test_only_the_new_file_is_read(daily: DailyRun) -> None:
@@ -120,7 +126,8 @@ def test_full_reload_loads_every_file_again_and_keeps_the_marts_and_history(
     assert len(history_before) == 2  # the demo run's date and the day after
 
     assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse),
-                 "--as-of", str(daily.day), "--full-reload"]) == EXIT_OK  # fmt: skip
+                 "--as-of", str(daily.day), "--config", str(daily.config),
+                 "--full-reload"]) == EXIT_OK  # fmt: skip
     [(run_id,)] = query(warehouse, "select max_by(run_id, loaded_at) from raw.load_audit")
     statuses = query(
         warehouse,
