@@ -119,9 +119,16 @@ def test_definitions_have_blocking_source_checks_and_dbt_checks(demo: tuple[Path
 
     graph = defs.resolve_asset_graph()
     checks = {key.to_user_string() for key in graph.asset_check_keys}
-    assert "raw/orders:expectations" in checks and "raw/customers:reconciliation" in checks
+    sources = ("customers", "feedback", "orders", "products", "staff", "surveys")
     source_checks = [k for k in graph.asset_check_keys if k.asset_key.path[0] == "raw"]
-    assert len(source_checks) == 12  # two per source
+    # three per source (expectations, reconciliation, the quarantined share against
+    # quality.max_quarantined_share) and the analysis date's window on orders: 19
+    assert {k.to_user_string() for k in source_checks} == {
+        f"raw/{source}:{name}"
+        for source in sources
+        for name in ("expectations", "reconciliation", "quarantine_share")
+    } | {"raw/orders:as_of_window"}
+    # blocking specs all: as_of_window passes with a warning unless time.block is true
     assert all(graph.get_check_spec(k).blocking for k in source_checks)
     assert any(c.startswith("marts/customer_rfm:unique_customer_rfm_customer_id") for c in checks)
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
@@ -141,16 +148,18 @@ def test_blocking_check_failure_leaves_published_marts_untouched(
     before = _sha256(warehouse)
     broken = tmp_path / "sources"
     shutil.copytree(sources, broken)
+    # an out-of-range answer is quarantined (nps_score 0-10), not a failed expectation; a
+    # surveys file half out of range is above quality.max_quarantined_share.surveys (5%): blocks
     write_csv(
         broken / "surveys.csv",
         ["response_id", "customer_id", "responded_at", "nps_score"],
-        [["R1", "C0000001", "2025-01-01", "11"]],  # parses as an integer, fails the 0-10 rule
+        [["R1", "C0000001", "2025-01-01", "11"], ["R2", "C0000002", "2025-01-01", "9"]],
     )
     code = main(["run", "--sources", str(broken), "--warehouse", str(warehouse)])
     assert code == EXIT_CHECK_FAILED
     err = capsys.readouterr().err
-    assert "blocking check failed: raw/surveys expectations" in err
-    assert "nps_score" in err
+    assert "blocking check failed: raw/surveys quarantine_share" in err
+    assert "1 of 2 rows (50.00%) quarantined, above the threshold 5.00%" in err
     assert _sha256(warehouse) == before
 
 
@@ -334,6 +343,23 @@ def test_every_mart_and_column_is_documented(demo: tuple[Path, Path]) -> None:
     undocumented = [
         (table, column)
         for table, column in built
-        if not models[table]["columns"].get(column, {}).get("description", "").strip()
+        if table in models
+        and not models[table]["columns"].get(column, {}).get("description", "").strip()
     ]
     assert undocumented == []
+    # the marts Python writes: the module that defines the columns, and a page whose column
+    # table names each of them (its first cell lists one or more names)
+    from customer_tiers.experiments import EFFECT_COLUMNS
+
+    python_marts = {"action_effects": (EFFECT_COLUMNS, "experiments.md")}
+    assert {table for table, _ in built} - set(models) == set(python_marts)
+    docs = Path(__file__).parents[2] / "docs"
+    for table, (columns, page) in python_marts.items():
+        assert [c for t, c in built if t == table] == sorted(columns)
+        described = {
+            name.strip()
+            for line in (docs / page).read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and " | " in line
+            for name in line[2:].split(" | ")[0].split(",")
+        }
+        assert set(columns) - described == set(), page
