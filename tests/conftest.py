@@ -76,6 +76,17 @@ def query(warehouse: Path, sql: str, params: Sequence[object] | None = None) -> 
         con.close()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _module_environment() -> Iterator[None]:
+    """A module's fixtures run pipelines that set TIERS_* for the Definitions (and monkeypatch
+    restores what a module fixture set after each test): no module inherits another's."""
+    for name in ("TIERS_SOURCES", "TIERS_WAREHOUSE", "TIERS_CONFIG"):
+        os.environ.pop(name, None)
+    yield
+    for name in ("TIERS_SOURCES", "TIERS_WAREHOUSE", "TIERS_CONFIG"):
+        os.environ.pop(name, None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Runs set TIERS_* variables for the Definitions; never let one test see another's."""

@@ -83,7 +83,12 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sources / "products.csv", ["product_id", "name", "unit_cost"], [["P1", "面霜", "20.00"]]
     )
     path = root / "warehouse.duckdb"
-    outcome = run_pipeline(sources, path, AS_OF)
+    # The hand-worked values annualise over each customer's own tenure (orders x 365.25 /
+    # tenure days): clv.min_tenure_days 1 keeps that rule; its default (365) has its own case
+    # in tests/e2e/test_config_changes.py.
+    config = root / "tenure.yml"
+    config.write_text("clv:\n  min_tenure_days: 1\n", encoding="utf-8")
+    outcome = run_pipeline(sources, path, AS_OF, config)
     assert outcome.exit_code == EXIT_OK, outcome.messages
     # six customers cannot support the BG/NBD fit: the check fails as a warning and says why
     [warning] = outcome.warnings

@@ -54,6 +54,9 @@ COLUMN_REL_TOL = {
     "std_error": 1e-6,
     "clv_param_low_365d": 1e-6,
     "clv_param_high_365d": 1e-6,
+    # the predictive value bounds are Gamma-Gamma posterior quantiles of the same averages
+    "predictive_value_low_80": 1e-6,
+    "predictive_value_high_80": 1e-6,
 }
 STAGES = (
     "ingest", "spark_start", "land", "source_suites", "dbt_parse", "dbt_models", "clv_fit",
