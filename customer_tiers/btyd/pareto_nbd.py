@@ -98,7 +98,10 @@ class _ParetoData:
         ll += self.n * (r * np.log(alpha) + s * np.log(beta))
         alive = -(r + self.x) * np.log(alpha + self.T) - s * np.log(beta + self.T)
         dead = np.log(s) + _log_d(r, alpha, s, beta, self.x, self.t_x, self.T)
-        return float(ll + self.w @ np.logaddexp(alive, dead))
+        # Far from the optimum (the optimiser's trial steps) both terms can be infinite: the
+        # likelihood is then NaN and the step is rejected, without a warning on every run.
+        with np.errstate(invalid="ignore"):
+            return float(ll + self.w @ np.logaddexp(alive, dead))
 
     def loglik_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
         ll = self.loglik(theta)

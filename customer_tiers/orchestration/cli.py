@@ -7,6 +7,7 @@ were), 2 bad usage or unreadable input.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 from customer_tiers.orchestration.config_file import ConfigError
 from customer_tiers.orchestration.errors import EXIT_OK, EXIT_USAGE, UsageError
@@ -36,7 +38,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from customer_tiers.orchestration.summary import format_summary, read_summary
 
     outcome = run_pipeline(
-        args.sources, args.warehouse, args.as_of, args.config, full_reload=args.full_reload
+        args.sources,
+        args.warehouse,
+        args.as_of,
+        args.config,
+        full_reload=args.full_reload,
+        log_level="DEBUG" if args.verbose else "INFO",
     )
     if outcome.exit_code == EXIT_OK and outcome.run_id:
         print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
@@ -239,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SELECTOR",
         help="--engine spark: dbt nodes to leave out of the build, e.g. test_type:data",
     )
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show each step's detail on stderr (every dbt node's result)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     check = commands.add_parser(
@@ -317,9 +330,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-if __name__ == "__main__":
-    # `python -m orchestration.cli`: run the package's module, not this __main__ copy, so the
-    # UsageError other modules raise is the one main() catches.
-    from customer_tiers.orchestration.cli import main as package_main
+def entry() -> NoReturn:
+    """The `tiers` script: main(), then exit without the interpreter's teardown.
 
-    sys.exit(package_main())
+    At teardown DuckDB 2.0's bindings report every DuckDB type object that other libraries'
+    module globals still hold (dozens of "nanobind: leaked ..." lines after each run once Great
+    Expectations is imported). Nothing of ours is left to finalize: files and connections are
+    closed where they are used, and the log handlers are flushed here.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    # `python -m customer_tiers.orchestration.cli`: run the package's module, not this __main__
+    # copy, so the UsageError other modules raise is the one main() catches.
+    from customer_tiers.orchestration.cli import entry as package_entry
+
+    package_entry()

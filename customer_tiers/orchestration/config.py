@@ -38,6 +38,8 @@ DEFAULT_CONFIG_PATH = shipped_path("config") / "tiers.yml"
 # about 6 s, in each dbt invocation of the day after), but re-parses only the files that read
 # an environment variable whose value changed (int_as_of_resolved, macros/as_of.sql).
 AS_OF_ENV = "TIERS_AS_OF"
+# The published warehouse file of a run; dbt builds <it>.building (profiles.yml).
+WAREHOUSE_ENV = "TIERS_WAREHOUSE"
 
 
 def dbt_environment(as_of: date | None) -> dict[str, str]:

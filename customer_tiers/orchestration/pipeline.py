@@ -80,9 +80,9 @@ def run_pipeline(
 ) -> RunOutcome:
     """Materialize every asset in process and publish the warehouse when every check passed."""
     sources, warehouse = prepare_run(sources, warehouse, config)
-    from customer_tiers.orchestration.project import ensure_manifest
+    from customer_tiers.orchestration.project import parsed_manifest
 
-    ensure_manifest(refresh=True, as_of=as_of)
+    parsed_manifest(as_of)
     from customer_tiers.orchestration.definitions import defs
 
     job = defs.resolve_job_def("tiers_pipeline")

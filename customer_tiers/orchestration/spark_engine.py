@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ import pyarrow as pa
 import yaml
 
 from customer_tiers.orchestration.config import DBT_PROJECT_DIR
+from customer_tiers.orchestration.dbt_invoke import QUIET_FLAGS, DbtOutcome, outcome_of
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -169,13 +170,6 @@ def write_parquet_table(
     return LandedTable(schema, table, data.num_rows, str(folder))
 
 
-@dataclass
-class DbtOutcome:
-    success: bool
-    seconds: float
-    failures: list[str] = field(default_factory=list)
-
-
 def _dbt_command(args: Sequence[str], target_path: Path, log_path: Path) -> list[str]:
     return [
         *args,
@@ -184,6 +178,7 @@ def _dbt_command(args: Sequence[str], target_path: Path, log_path: Path) -> list
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
+        *QUIET_FLAGS,
     ]  # fmt: skip
 
 
@@ -206,19 +201,11 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
-    result = dbtRunner(manifest=manifest).invoke(_dbt_command(args, target_path, log_path))
-    failures = [
-        f"{node.node.name}: {node.status} {node.message or ''}".strip()
-        for node in _results(result.result)
-        if str(node.status) in {"error", "fail", "runtime error"}
-    ]
-    if result.exception is not None:
-        failures.append(f"dbt: {result.exception}")
-    return DbtOutcome(bool(result.success), time.perf_counter() - started, failures)
-
-
-def _results(result: Any) -> Iterable[Any]:
-    return getattr(result, "results", None) or []
+    try:
+        result = dbtRunner(manifest=manifest).invoke(_dbt_command(args, target_path, log_path))
+    except Exception as err:  # dbt reports its own failures in the result; this is anything else
+        result = err
+    return outcome_of(result, time.perf_counter() - started)
 
 
 def export_marts(spark: SparkSession, out_dir: Path, schema: str = MART_SCHEMA) -> list[str]:

@@ -281,9 +281,9 @@ def test_run_killed_midway_leaves_published_marts_untouched(
     tiers = Path(sys.executable).with_name("tiers")
     log = tmp_path / "run.log"
     with log.open("w") as err:
-        # its own process group, so the kill takes the dbt process it started too
+        # its own process group, as a scheduler would start it
         run = subprocess.Popen(
-            [str(tiers), "run", "--sources", str(sources), "--warehouse", str(warehouse)],
+            [str(tiers), "run", "-v", "--sources", str(sources), "--warehouse", str(warehouse)],
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
@@ -292,7 +292,8 @@ def test_run_killed_midway_leaves_published_marts_untouched(
         deadline = time.monotonic() + 240
         # kill in the second dbt build, after the models were fitted: the work copy is half
         # rebuilt then
-        while "dbt_models_after_predictions: Running dbt command" not in log.read_text():
+        started = 'Started execution of step "dbt_models_after_predictions"'
+        while started not in log.read_text():
             assert run.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, "the run never reached the second dbt build"
             time.sleep(0.2)

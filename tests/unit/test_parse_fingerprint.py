@@ -1,4 +1,5 @@
-"""When `tiers run` may skip `dbt parse` (orchestration/project.py, parse_fingerprint)."""
+"""When a process may reuse its parsed dbt manifest (orchestration/project.py,
+parse_fingerprint)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def test_the_profile_environment_or_the_configuration_changes_it(
     monkeypatch.setenv("TIERS_WAREHOUSE", str(tmp_path / "other.duckdb"))
     moved = parse_fingerprint(project)
     assert moved != before
+    # the manifest holds the warehouse's database name (relation names), not its folder
+    monkeypatch.setenv("TIERS_WAREHOUSE", str(tmp_path / "elsewhere" / "other.duckdb"))
+    assert parse_fingerprint(project) == moved
     config = tmp_path / "tiers.yml"
     config.write_text("abc:\n  shares: {A: 0.3, B: 0.4}\n", encoding="utf-8")
     monkeypatch.setenv("TIERS_CONFIG", str(config))

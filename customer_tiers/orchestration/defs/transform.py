@@ -1,15 +1,32 @@
 """dbt models as Dagster assets: staging, intermediate and marts, with dbt tests as checks."""
 
-import os
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from customer_tiers.orchestration.config import dbt_environment, load_config
-from customer_tiers.orchestration.project import TiersDbtCliResource, dbt_project, ensure_manifest
+from customer_tiers.orchestration.dbt_invoke import (
+    DbtInvocationError,
+    DbtOutcome,
+    event_message,
+    stream_build,
+)
+from customer_tiers.orchestration.project import (
+    build_args,
+    dbt_project,
+    ensure_manifest,
+    parsed_manifest,
+)
 from customer_tiers.orchestration.resources import WarehouseResource
 
 ensure_manifest()
@@ -30,6 +47,9 @@ class TiersDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "transform"
+
+
+TRANSLATOR = TiersDbtTranslator()
 
 
 class TransformConfig(dg.Config):
@@ -54,26 +74,74 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        dagster_dbt_translator=TiersDbtTranslator(),
+        dagster_dbt_translator=TRANSLATOR,
         name=name,
         **selection,
     )
     def _assets(
         context: dg.AssetExecutionContext,
-        dbt: TiersDbtCliResource,
         warehouse: WarehouseResource,
         config: TransformConfig,
     ) -> Iterator[Any]:
         warehouse.ensure_build()
         as_of = date.fromisoformat(config.as_of) if config.as_of else None
-        # dbt inherits this process's environment; the date goes there (AS_OF_ENV), not in
-        # the vars, so each day's invocations keep dbt's partial parse.
-        os.environ.update(dbt_environment(as_of))
-        dbt_vars = load_config().dbt_vars_json(None)
-        args = ["build", "--vars", dbt_vars] + (["--full-refresh"] if config.full_refresh else [])
-        yield from dbt.cli(args, context=context).stream()
+        # the date reaches the models through the environment (AS_OF_ENV), not the vars, so
+        # every analysis date shares one parse
+        manifest = parsed_manifest(as_of)
+        args = ["build", *build_args(name), *_selection(context)]
+        yield from _stream_build(
+            context, args + (["--full-refresh"] if config.full_refresh else []), manifest
+        )
 
     return _assets
+
+
+def _selection(context: dg.AssetExecutionContext) -> list[str]:
+    """The dbt selection of what this step materializes: the step's own select/exclude when it
+    runs whole, else dagster-dbt's selection of the subset picked in the UI."""
+    assets_def, tags = context.assets_def, context.op.tags
+    whole = (
+        assets_def.keys_by_output_name == assets_def.node_keys_by_output_name
+        and assets_def.check_specs_by_output_name == assets_def.node_check_specs_by_output_name
+    )
+    if whole:
+        flags = (
+            ("--select", DAGSTER_DBT_SELECT_METADATA_KEY),
+            ("--exclude", DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+            ("--selector", DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        )
+        return [arg for flag, key in flags if tags.get(key) for arg in (flag, tags[key])]
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([assets_def])
+    args, indirect = get_subset_selection_for_context(
+        context=context,
+        manifest=manifest,
+        select=tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+        dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None,
+    )
+    return args + (["--indirect-selection", indirect] if indirect else [])
+
+
+def _stream_build(
+    context: dg.AssetExecutionContext, args: list[str], manifest: Any
+) -> Iterator[Any]:
+    """dbt in this process; each node result becomes the Dagster event dagster-dbt would make
+    of it (a materialization, a check result), and a failed build fails the step naming every
+    failed node. Node lines are debug detail (`tiers run -v`); one line sums the build up."""
+    manifest_json, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    done: list[DbtOutcome] = []
+    for event in stream_build(args, manifest, on_done=done.append):
+        context.log.debug(event_message(event))
+        message = DbtCoreCliEventMessage(raw_event=event, event_history_metadata={})
+        yield from message.to_default_asset_events(
+            manifest=manifest_json, dagster_dbt_translator=translator, context=context
+        )
+    (outcome,) = done
+    context.log.info(f"dbt build: {outcome.counts_line()} in {outcome.seconds:.1f} s")
+    if not outcome.success:
+        raise DbtInvocationError("dbt build failed: " + "; ".join(outcome.failures))
 
 
 dbt_models = _dbt_build_assets("dbt_models", exclude=f"{AFTER_PREDICTIONS} {AFTER_ASSIGNMENTS}")
@@ -96,5 +164,4 @@ MART_KEYS: list[dg.AssetKey] = sorted(
 
 defs = dg.Definitions(
     assets=[dbt_models, dbt_models_after_predictions, dbt_models_after_assignments],
-    resources={"dbt": TiersDbtCliResource(project_dir=dbt_project)},
 )
