@@ -120,27 +120,33 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
     assert after == published, f"a test changed the shared demo warehouse {warehouse}"
 
 
+# demo_history's analysis dates, in days before the demo's latest order: run in this order, so
+# that the second run finds the first's tier snapshot and action cohort.
+HISTORY_DAYS_BEFORE = (121, 91)
+
+
 @pytest.fixture(scope="session")
 def demo_history(
     demo_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path]:
-    """A copy of the demo warehouse run again 91 days before its analysis date, shared by the
-    tests that compare tier_migration and clv_holdout_validation: tier_history then holds two
-    snapshots (so tier_migration has rows) and the 91 days after the new as_of are a holdout
-    (so clv_holdout_validation has rows). Returns (sources folder, warehouse); read only."""
-    import shutil
+    """A warehouse of the demo sources run at two analysis dates (HISTORY_DAYS_BEFORE the
+    latest order, the later last), shared by the tests that compare the marts that need
+    history: tier_history has two snapshots (so tier_migration has rows), the 91 days after
+    the last as_of are a holdout (clv_holdout_validation), and the first date's action cohort
+    has its 30-day window measured by the second (action_effects). Returns (sources folder,
+    warehouse); read only."""
     from datetime import timedelta
 
     from customer_tiers.orchestration.cli import main
     from customer_tiers.orchestration.errors import EXIT_OK
 
     sources, published = demo_run
+    latest = query(published, "select as_of from intermediate.int_as_of_resolved")[0][0]
     warehouse = tmp_path_factory.mktemp("demo_history") / "warehouse.duckdb"
-    shutil.copyfile(published, warehouse)
-    latest = query(warehouse, "select max(as_of) from marts.tier_history")[0][0]
-    earlier = (latest - timedelta(days=91)).isoformat()
-    argv = ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", earlier]
-    assert main(argv) == EXIT_OK
-    for mart in ("tier_migration", "clv_holdout_validation"):
+    for days in HISTORY_DAYS_BEFORE:
+        as_of = (latest - timedelta(days=days)).isoformat()
+        argv = ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", as_of]
+        assert main(argv) == EXIT_OK
+    for mart in ("tier_migration", "clv_holdout_validation", "action_effects"):
         assert query(warehouse, f"select count(*) from marts.{mart}")[0][0] > 0, mart
     return sources, warehouse

@@ -7,7 +7,7 @@ were), 2 bad usage or unreadable input.
 from __future__ import annotations
 
 import argparse
-import logging
+import atexit
 import os
 import shutil
 import subprocess
@@ -331,15 +331,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The `tiers` script: main(), then exit without the interpreter's teardown.
+    """The `tiers` script: main(), then exit without the interpreter's module teardown.
 
-    At teardown DuckDB 2.0's bindings report every DuckDB type object that other libraries'
+    At that teardown DuckDB 2.0's bindings report every DuckDB type object other libraries'
     module globals still hold (dozens of "nanobind: leaked ..." lines after each run once Great
-    Expectations is imported). Nothing of ours is left to finalize: files and connections are
-    closed where they are used, and the log handlers are flushed here.
+    Expectations is imported). Everything else a normal exit does still happens: the exit
+    handlers run (logging's flush, multiprocessing's clean-up), then the streams are flushed.
     """
     code = main()
-    logging.shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

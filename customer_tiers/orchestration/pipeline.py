@@ -96,7 +96,9 @@ def run_pipeline(
             "dbt_models_after_assignments": {"config": dbt_config},
             "raw__orders_as_of_window": {"config": dbt_config},  # defs/quality.py
         },
-        "loggers": {"compact": {"config": {"log_level": log_level}}},
+        "loggers": {
+            "compact": {"config": {"log_level": log_level, "log_file": str(run_log(warehouse))}}
+        },
     }
     instance = dagster_instance()
     # dbt's own progress lines go to stdout; keep stdout for the summary.
@@ -105,6 +107,11 @@ def run_pipeline(
             run_config=run_config, instance=instance, raise_on_error=False
         )
     return job_outcome(result, warehouse)
+
+
+def run_log(warehouse: Path) -> Path:
+    """The last run's log, every detail (`-v` shows them on stderr): `<warehouse>.log`."""
+    return warehouse.with_name(warehouse.name + ".log")
 
 
 def dagster_instance() -> Any:

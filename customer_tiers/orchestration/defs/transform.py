@@ -139,7 +139,7 @@ def _stream_build(
             manifest=manifest_json, dagster_dbt_translator=translator, context=context
         )
     (outcome,) = done
-    context.log.info(f"dbt build: {outcome.counts_line()} in {outcome.seconds:.1f} s")
+    context.log.info(f"dbt build: {outcome.counts_line()}")
     if not outcome.success:
         raise DbtInvocationError("dbt build failed: " + "; ".join(outcome.failures))
 
