@@ -175,6 +175,37 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_demo_responses(args: argparse.Namespace) -> int:
+    from customer_tiers.ingest.demo_responses import ResponsesError, write_demo_responses
+    from customer_tiers.orchestration.config import load_config
+    from customer_tiers.orchestration.warehouse_file import check_readable, check_sources
+
+    warehouse = check_readable(args.warehouse)
+    sources = check_sources(args.sources)
+    window_days = load_config(args.config).actions.experiments.window_days
+    try:
+        written = write_demo_responses(
+            warehouse,
+            sources,
+            lift=args.lift,
+            base_rate=args.base_rate,
+            seed=args.seed,
+            window_days=window_days,
+        )
+    except ResponsesError as err:
+        raise UsageError(str(err)) from err
+    print(f"cohort of {written.as_of}: buying in the {window_days} days after it with "
+          f"{written.base_rate:.0%} when held out, {written.base_rate + written.lift:.0%} when "
+          f"contacted (planted lift {written.lift:+.2f}, seed {written.seed})")  # fmt: skip
+    for c in written.cohorts:
+        print(f"  {c.experiment_id}: contacted {c.buyers_treatment:,} of {c.n_treatment:,} "
+              f"bought, held out {c.buyers_control:,} of {c.n_control:,}")  # fmt: skip
+    print(f"{written.path}: {written.order_lines:,} order lines")
+    print(f"next: tiers run --sources {args.sources} --warehouse {args.warehouse} "
+          f"--as-of {written.run_next}")  # fmt: skip
+    return EXIT_OK
+
+
 def _cmd_dbt(args: argparse.Namespace) -> int:
     """dbt with this project's profile and configuration vars, for analysts extending models."""
     # Not orchestration.project: importing dagster_dbt costs seconds and dbt needs none of it.
@@ -215,6 +246,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="file encoding of the CSV files",
     )
     demo.set_defaults(handler=_cmd_demo_data)
+
+    responses = commands.add_parser(
+        "demo-responses",
+        help="write the orders that follow the latest experiment cohort of a demo warehouse, "
+        "contacted customers buying with a planted lift over held-out ones",
+    )
+    responses.add_argument("--warehouse", type=Path, required=True, help="published DuckDB file")
+    responses.add_argument(
+        "--sources", type=Path, required=True, help="the sources folder it was run on"
+    )
+    responses.add_argument(
+        "--lift", type=float, required=True, help="planted lift of the buying rate, e.g. 0.15"
+    )
+    responses.add_argument(
+        "--base-rate", type=float, default=0.2, help="buying rate of held-out customers"
+    )
+    responses.add_argument("--seed", type=int, default=42, help="random seed")
+    responses.add_argument(
+        "--config", type=Path, help="configuration of the runs (its measurement window)"
+    )
+    responses.set_defaults(handler=_cmd_demo_responses)
 
     run = commands.add_parser("run", help="ingest, check, build and publish the marts")
     run.add_argument("--sources", type=Path, required=True, help="folder with the source files")
