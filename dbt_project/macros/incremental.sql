@@ -32,3 +32,20 @@
     )
     {%- endif %}
 {% endmacro %}
+
+
+{#- A pre-hook of action_ledger, the history mart a run may add no rows to: before a rerun
+    of a date adds its rows, that date's old rows go, even when the rerun has none to add
+    (delete+insert, and Spark's overwrite of the partitions present, only replace the dates
+    the new rows have). -#}
+{% macro clear_this_as_of() %}
+    {%- if execute and is_incremental() %}
+        {%- set resolved = run_query('select as_of from ' ~ ref('int_as_of_resolved')) %}
+        {%- set as_of = resolved.columns[0].values()[0] %}
+        {%- if target.type == 'spark' %}
+    alter table {{ this }} drop if exists partition (as_of = '{{ as_of }}')
+        {%- else %}
+    delete from {{ this }} where as_of = date '{{ as_of }}'
+        {%- endif %}
+    {%- endif %}
+{% endmacro %}

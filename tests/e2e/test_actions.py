@@ -215,6 +215,34 @@ def test_ledger_keeps_every_date_and_holdouts_are_stable(runs: tuple[Path, Path]
     assert ("win1", "win_back-v1") in groups
 
 
+def test_a_rerun_of_a_date_without_actions_leaves_that_date_without_rows(
+    runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The ledger of SECOND rebuilt when SECOND's plan has no action (as after a rerun in which
+    every customer bought): SECOND's old rows go, FIRST's stay. delete+insert alone would keep
+    them, as it only replaces the dates the new rows carry."""
+    import duckdb
+
+    _, second = runs
+    building = tmp_path / "warehouse.duckdb.building"
+    shutil.copyfile(second, building)
+    con = duckdb.connect(str(building))
+    kept = con.execute(
+        "select * from marts.action_ledger where as_of = ? order by all", [FIRST]
+    ).fetchall()
+    assert kept and con.execute(
+        "select count(*) from marts.action_ledger where as_of = ?", [SECOND]
+    ).fetchone() != (0,)
+    con.execute("delete from marts.customer_actions")
+    con.close()
+    command = [sys.executable, "-m", "customer_tiers.orchestration.cli", "dbt"]
+    command += ["--warehouse", str(tmp_path / "warehouse.duckdb"), "--as-of", SECOND.isoformat()]
+    command += ["--", "run", "--select", "action_ledger"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert query(building, "select * from marts.action_ledger order by all") == kept
+
+
 def _win1_after_effects(first: Path, tmp_path: Path, p_value: float) -> tuple:
     """Rebuild the plan on a copy of the first run whose previous run measured a win-back lift
     of 0.002 (interval 0.001 to 0.003) with this p-value, and read win1's decision."""

@@ -6,13 +6,16 @@
         partition_by=['as_of'] if on_spark else none,
         unique_key=none if on_spark else 'as_of',
         full_refresh=false,
+        pre_hook="{{ clear_this_as_of() }}",
     )
 }}
+-- depends_on: {{ ref('int_as_of_resolved') }}
 -- What was asked of whom: every run's customer_actions, one row per (as_of, customer_id,
 -- action), held-out customers included, so action_effects can compare the treated with the
 -- held out. Append-only like tier_history: each run adds its date; rerunning a date replaces
--- that date's rows (delete+insert on as_of; on Spark an overwrite of the as_of partition); a
--- failed run publishes nothing, so the ledger stays as it was. Kept across runs in the
+-- that date's rows, and removes them when the rerun has none (the pre-hook clear_this_as_of,
+-- then delete+insert on as_of; on Spark the as_of partition dropped and written); a failed
+-- run publishes nothing, so the ledger stays as it was. Kept across runs in the
 -- published warehouse and through `dbt build --full-refresh` (full_refresh=false).
 
 with
