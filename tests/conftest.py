@@ -23,6 +23,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 LONGEST_FIRST = (
     "tests/e2e/test_spark.py",
     "tests/e2e/test_claims.py",  # about four pipeline runs (estimated, not measured alone)
+    "tests/e2e/test_demo_responses.py",  # two runs at 10,000 customers
     "tests/e2e/test_tiers.py",
     "tests/e2e/test_incremental.py",
     "tests/e2e/test_backfill.py",
