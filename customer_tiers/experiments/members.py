@@ -9,6 +9,8 @@ Arrow table both engines write as `marts.action_effects`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pyarrow as pa
 
@@ -17,6 +19,19 @@ from customer_tiers.experiments.effects import EFFECT_COLUMNS, action_effects
 LEDGER_TABLE = "marts.action_ledger"
 ORDERS_TABLE = "staging.stg_shop__orders"
 AS_OF_TABLE = "intermediate.int_as_of_resolved"
+
+
+def ledger_exists(con: Any) -> bool:
+    """Whether the DuckDB warehouse `con` opens has the ledger (absent before the first run,
+    or when a build left it out)."""
+    schema, table = LEDGER_TABLE.split(".")
+    [(found,)] = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(found)
+
 
 EFFECTS_SCHEMA = pa.schema(
     [

@@ -29,10 +29,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from customer_tiers.experiments.members import LEDGER_TABLE, ORDERS_TABLE, ledger_exists
+
 __all__ = ["CohortCount", "DemoResponses", "ResponsesError", "write_demo_responses"]
 
-LEDGER_TABLE: Final = "marts.action_ledger"
-ORDERS_TABLE: Final = "staging.stg_shop__orders"
 ORDER_COLUMNS: Final = (
     "order_id",
     "customer_id",
@@ -130,13 +130,7 @@ def write_demo_responses(
 
 def _latest_cohort(con: duckdb.DuckDBPyConnection, warehouse: Path) -> tuple[date, pd.DataFrame]:
     """(as_of, one row per cohort member sorted by experiment, action and customer)."""
-    schema, table = LEDGER_TABLE.split(".")
-    [(found,)] = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    if not found:
+    if not ledger_exists(con):
         raise ResponsesError(f"{warehouse} has no {LEDGER_TABLE}: run `tiers run` on it first")
     cohort = con.execute(
         f"""

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from customer_tiers.experiments.effects import MEMBER_COLUMNS
-from customer_tiers.experiments.members import LEDGER_TABLE, effects_table, members_sql
+from customer_tiers.experiments.members import effects_table, ledger_exists, members_sql
 from customer_tiers.orchestration.config import load_config
 from customer_tiers.orchestration.resources import WarehouseResource
 
@@ -24,20 +24,10 @@ ORDERS_KEY = dg.AssetKey(["staging", "stg_shop__orders"])
 EFFECTS_KEY = dg.AssetKey(["marts", "action_effects"])
 
 
-def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, table = LEDGER_TABLE.split(".")
-    [(found,)] = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(found)
-
-
 def compute_effects(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """This run's action_effects from the ledger and orders of the warehouse `con` opens."""
     experiments = load_config().actions.experiments
-    if not _has_ledger(con):  # a build without the ledger (dbt nodes left out) measures nothing
+    if not ledger_exists(con):  # a build without the ledger (dbt nodes left out) measures nothing
         return effects_table(
             pd.DataFrame(columns=list(MEMBER_COLUMNS)),
             holdout_share=experiments.holdout_share,
