@@ -168,6 +168,83 @@ def test_rfm_grid_nps_clv_churn_and_managers_match_the_marts(
     )
 
 
+def test_backtest_charts_are_the_marts_deciles_and_p_alive_bands(
+    demo_run: tuple[Path, Path], en_page: Path, zh_page: Path, tmp_path: Path
+) -> None:
+    """The deciles and calibration charts hold clv_backtest's rows, read here with SQL; the top
+    decile's share is the metric the backtest computed itself (over customers, not the rows)."""
+    warehouse = demo_run[1]
+    deciles = chart(en_page, "deciles")
+    rows = query(
+        warehouse,
+        "select label::int, customers, actual_revenue, predicted_revenue from marts.clv_backtest "
+        "where section = 'decile' order by 1",
+    )
+    assert len(rows) == 10
+    facts = deciles["facts"]
+    assert facts["deciles"] == list(range(1, 11))
+    assert facts["customers"] == [n for _, n, _, _ in rows]
+    assert facts["actual_revenue"] == [pytest.approx(a) for _, _, a, _ in rows]
+    assert facts["predicted_revenue"] == [pytest.approx(p) for *_, p in rows]
+    (share,) = query(
+        warehouse,
+        "select value from marts.clv_backtest where section = 'metric' "
+        "and label = 'top_decile_revenue_share'",
+    )[0]
+    assert facts["top_decile_share"] == pytest.approx(share)
+    total, customers = query(
+        warehouse,
+        "select actual_revenue, customers from marts.clv_backtest where section = 'overall'",
+    )[0]
+    assert sum(facts["actual_revenue"]) == pytest.approx(total)
+    assert sum(facts["customers"]) == customers
+    actual, predicted = deciles["data"]
+    assert actual["y"] == facts["actual_revenue"] and predicted["y"] == facts["predicted_revenue"]
+    words = f"ranked highest brought {share * 100:.1f}% of the holdout revenue"
+    assert words in en_page.read_text(encoding="utf-8")
+    zh_words = f"模型排名前 10% 的客户贡献了验证期 {share * 100:.1f}% 的收入"
+    assert zh_words in zh_page.read_text(encoding="utf-8")
+
+    calibration = chart(en_page, "calibration")
+    bands = query(
+        warehouse,
+        "select label, customers, predicted_share_buying, observed_share_buying "
+        "from marts.clv_backtest where section = 'p_alive_band' order by label",
+    )
+    assert bands, "the demo's backtest has P(alive) bands"
+    facts = calibration["facts"]
+    assert facts["bands"] == [b for b, *_ in bands]
+    assert facts["customers"] == [n for _, n, _, _ in bands]
+    assert facts["predicted_share_buying"] == [pytest.approx(p) for _, _, p, _ in bands]
+    assert facts["observed_share_buying"] == [pytest.approx(o) for *_, o in bands]
+    diagonal, points = calibration["data"]
+    assert (diagonal["x"], diagonal["y"]) == ([0, 1], [0, 1])
+    assert (points["x"], points["y"]) == (
+        facts["predicted_share_buying"],
+        facts["observed_share_buying"],
+    )
+
+    # a run whose history was too short: one row of section skipped, the reason on the page
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            "create or replace table marts.clv_backtest as select * replace ("
+            "'skipped' as section, 'backtest' as label, "
+            "'backtest skipped: the holdout would be 12 days' as note) "
+            "from marts.clv_backtest limit 1"
+        )
+    finally:
+        con.close()
+    skipped = dict(write_report(copy, tmp_path / "r.html").skipped)
+    why = "this run has no CLV backtest (the holdout would be 12 days)"
+    assert skipped["deciles"] == skipped["calibration"] == why
+    write_report(copy, tmp_path / "zh.html", lang="zh")
+    zh = (tmp_path / "zh.html").read_text(encoding="utf-8")
+    assert zh.count("未绘制：本次运行没有 CLV 回测（the holdout would be 12 days）") == 2
+
+
 def test_one_snapshot_migration_says_so(demo_run: tuple[Path, Path], tmp_path: Path) -> None:
     assert query(demo_run[1], "select count(distinct as_of) from marts.tier_history")[0][0] == 1
     summary = write_report(demo_run[1], tmp_path / "r.html")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from customer_tiers.orchestration.report.actions import actions_chart, effects_chart
 from customer_tiers.orchestration.report.base import Chart, Context, Skip
+from customer_tiers.orchestration.report.charts_backtest import calibration_chart, deciles_chart
 from customer_tiers.orchestration.report.charts_customers import (
     migration_chart,
     pareto_chart,
@@ -39,6 +40,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("rfm", rfm_chart, wide=True),
     ChartSpec("nps", nps_chart),
     ChartSpec("clv", clv_chart),
+    ChartSpec("deciles", deciles_chart),
+    ChartSpec("calibration", calibration_chart),
     ChartSpec("churn", churn_chart, wide=True),
     ChartSpec("managers", managers_chart, wide=True),
     ChartSpec("actions", actions_chart, wide=True),

@@ -99,6 +99,55 @@ TEXT: dict[str, tuple[str, str]] = {
         "模型未能拟合，因此显示历史客户终身价值：共 {count:,} 人，对数刻度；"
         "第一根柱还包含低于 {floor} 的 {below:,} 人。",
     ),
+    # the CLV backtest (charts_backtest.py)
+    "backtest.actual": ("Actual", "实际"),
+    "backtest.predicted": ("Predicted", "预测"),
+    "backtest.window": (
+        "The {model} model was refitted on the history up to {calibration_end} and checked on "
+        "the {days} days to {as_of}.",
+        "{model} 模型用截至 {calibration_end} 的历史数据重新拟合，"
+        "再用此后到 {as_of} 的 {days} 天数据检验。",
+    ),
+    "deciles.title": (
+        "Backtest: holdout revenue by decile of predicted value",
+        "回测：按预测价值十分位的验证期收入",
+    ),
+    "deciles.x": (
+        "Decile of predicted holdout revenue (1 = highest)",
+        "预测验证期收入十分位（1 = 最高）",
+    ),
+    "deciles.y": ("Net revenue in the holdout", "验证期净收入"),
+    "deciles.note": (
+        "The 10% of customers the model ranked highest brought {share} of the holdout revenue "
+        "({actual} actual against {predicted} predicted).",
+        "模型排名前 10% 的客户贡献了验证期 {share} 的收入（实际 {actual}，预测 {predicted}）。",
+    ),
+    "deciles.note_none": (
+        "No customer bought in the holdout, so there is no top-decile share.",
+        "验证期内没有客户购买，无法计算前 10% 客户的收入占比。",
+    ),
+    "calibration.title": (
+        "Backtest: predicted against observed share buying, by P(alive)",
+        "回测：按存活概率分组的预测与实际购买比例",
+    ),
+    "calibration.predicted": ("Predicted share buying in the holdout", "预测验证期购买比例"),
+    "calibration.observed": ("Observed share buying in the holdout", "验证期实际购买比例"),
+    "calibration.alive": ("Mean P(alive)", "平均存活概率"),
+    "calibration.band": ("P(alive)", "存活概率"),
+    "calibration.bands": ("P(alive) bands", "存活概率分组"),
+    "calibration.diagonal": ("Predicted = observed", "预测 = 实际"),
+    "calibration.note": (
+        "Each point is one of {bands} bands of P(alive) at the calibration end (larger = more "
+        "customers): the share the model expected to buy in the holdout against the share that "
+        "did. On the diagonal the model is right; below it, it expected too many buyers.",
+        "每个点是校准期末按存活概率划分的 {bands} 个分组之一（点越大客户越多）：横轴为模型预计在"
+        "验证期购买的客户比例，纵轴为实际购买的比例。落在对角线上说明预测准确，"
+        "落在对角线下方说明预测的购买客户偏多。",
+    ),
+    "calibration.overall": (
+        "All {customers:,} customers: {predicted} predicted to buy, {observed} did.",
+        "全部 {customers:,} 位客户：预测购买比例 {predicted}，实际 {observed}。",
+    ),
     "churn.title": ("Churn watch list", "流失预警名单"),
     "churn.title_count": (
         "Churn watch list: the first {shown:,} of {total:,} customers",
@@ -152,6 +201,14 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "reason.no_nps": ("no survey response has an NPS answer", "没有含 NPS 评分的问卷回答"),
     "reason.no_clv": ("no customer has a CLV above 0", "没有客户的终身价值大于 0"),
+    "reason.backtest_skipped": (
+        "this run has no CLV backtest ({why})",
+        "本次运行没有 CLV 回测（{why}）",
+    ),
+    "reason.backtest_section": (
+        "marts.clv_backtest has no {section} rows",
+        "marts.clv_backtest 中没有 {section} 部分的数据",
+    ),
     # the actions and experiments sections (actions.py)
     "actions.title": ("Actions due per account manager", "各客户经理待办行动"),
     "actions.manager": ("Account manager", "客户经理"),
