@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -54,7 +56,6 @@ def java_17_missing() -> str | None:
     """Why the Spark tests cannot run here, in one line, or None when the Java that Spark would
     use ($JAVA_HOME/bin/java, else java on PATH) is version 17."""
     import re
-    import shutil
     import subprocess
 
     home = os.environ.get("JAVA_HOME")
@@ -98,9 +99,36 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         os.environ.pop(name, None)
 
 
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder `build` fills once per test session, however many pytest-xdist workers ask for
+    it: the first builds it under a lock, the others wait and reuse it (read only). Without
+    xdist, a folder of this session."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
+    folder = root / name
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+def _fingerprint(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """One `tiers run` on 300 demo customers, shared by every test that only reads its marts.
+    """One `tiers run` on 300 demo customers, shared by every test that only reads its marts
+    (built once per session: shared_build).
 
     Yields (sources folder, published warehouse). Tests that change either work on a copy: at
     the end of the session the warehouse must still have the bytes and modification time it
@@ -110,15 +138,18 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
     from customer_tiers.orchestration.cli import main
     from customer_tiers.orchestration.errors import EXIT_OK
 
-    root = tmp_path_factory.mktemp("demo")
-    sources = root / "sources"
-    write_demo_data(sources, customers=300, seed=7)
-    warehouse = root / "warehouse.duckdb"
-    assert main(["run", "--sources", str(sources), "--warehouse", str(warehouse)]) == EXIT_OK
-    published = (hashlib.sha256(warehouse.read_bytes()).hexdigest(), warehouse.stat().st_mtime_ns)
+    def build(root: Path) -> None:
+        write_demo_data(root / "sources", customers=300, seed=7)
+        argv = ["run", "--sources", str(root / "sources")]
+        assert main([*argv, "--warehouse", str(root / "warehouse.duckdb")]) == EXIT_OK
+
+    root = shared_build(tmp_path_factory, "demo", build)
+    sources, warehouse = root / "sources", root / "warehouse.duckdb"
+    published = _fingerprint(warehouse)
     yield sources, warehouse
-    after = (hashlib.sha256(warehouse.read_bytes()).hexdigest(), warehouse.stat().st_mtime_ns)
-    assert after == published, f"a test changed the shared demo warehouse {warehouse}"
+    assert _fingerprint(warehouse) == published, (
+        f"a test changed the shared demo warehouse {warehouse}"
+    )
 
 
 # demo_history's analysis dates, in days before the demo's latest order: run in this order, so
@@ -143,11 +174,14 @@ def demo_history(
 
     sources, published = demo_run
     latest = query(published, "select as_of from intermediate.int_as_of_resolved")[0][0]
-    warehouse = tmp_path_factory.mktemp("demo_history") / "warehouse.duckdb"
-    for days in HISTORY_DAYS_BEFORE:
-        as_of = (latest - timedelta(days=days)).isoformat()
-        argv = ["run", "--sources", str(sources), "--warehouse", str(warehouse), "--as-of", as_of]
-        assert main(argv) == EXIT_OK
-    for mart in ("tier_migration", "clv_holdout_validation", "action_effects"):
-        assert query(warehouse, f"select count(*) from marts.{mart}")[0][0] > 0, mart
-    return sources, warehouse
+
+    def build(root: Path) -> None:
+        warehouse = root / "warehouse.duckdb"
+        for days in HISTORY_DAYS_BEFORE:
+            as_of = (latest - timedelta(days=days)).isoformat()
+            argv = ["run", "--sources", str(sources), "--warehouse", str(warehouse)]
+            assert main([*argv, "--as-of", as_of]) == EXIT_OK
+        for mart in ("tier_migration", "clv_holdout_validation", "action_effects"):
+            assert query(warehouse, f"select count(*) from marts.{mart}")[0][0] > 0, mart
+
+    return sources, shared_build(tmp_path_factory, "demo_history", build) / "warehouse.duckdb"

@@ -149,6 +149,14 @@ def test_rfm_grid_nps_clv_churn_and_managers_match_the_marts(
     assert clv["facts"]["column"] == "predicted_clv_365d"
     assert sum(clv["data"][0]["y"]) == clv["facts"]["binned"] == with_value
     assert len(clv["data"][0]["y"]) <= 30
+    # the note names the purchase model the marts use (the demo's backtest picks one)
+    [(in_use,)] = query(
+        warehouse,
+        "select distinct model from marts.clv_model_params where in_use and model <> 'gamma_gamma'",
+    )
+    named = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}[in_use]
+    assert clv["facts"]["model"] == named
+    assert f"({named} x Gamma-Gamma)" in en_page.read_text(encoding="utf-8")
 
     churn = chart(en_page, "churn")
     assert (

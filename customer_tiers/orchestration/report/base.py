@@ -107,3 +107,7 @@ def base_layout(**extra: Any) -> dict[str, Any]:
 
 def axis(title: str, **extra: Any) -> dict[str, Any]:
     return {"title": {"text": title}, "automargin": True, **extra}
+
+
+# The purchase models' published names (clv_model_params.model -> the page's words).
+MODEL_NAMES = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}

@@ -17,6 +17,7 @@ from typing import Any
 from customer_tiers.orchestration.report.base import (
     BLUE,
     GREY,
+    MODEL_NAMES,
     ORANGE,
     Chart,
     Context,
@@ -28,7 +29,6 @@ from customer_tiers.orchestration.report.base import (
 )
 
 BACKTEST = "clv_backtest"
-MODEL_NAMES = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
 SKIP_PREFIX = "backtest skipped: "  # how clv_backtest.py starts the reason of section skipped
 
 

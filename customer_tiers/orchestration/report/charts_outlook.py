@@ -12,6 +12,7 @@ from customer_tiers.orchestration.report.base import (
     BLUE,
     GREY,
     MARTS_SCHEMA,
+    MODEL_NAMES,
     RED,
     TIER_COLOURS,
     Chart,
@@ -120,6 +121,17 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
+def _purchase_model(ctx: Context) -> str:
+    """The purchase model the marts use (clv_model_params.in_use), by its published name."""
+    if "clv_model_params" in ctx.marts:
+        for (model,) in ctx.rows(
+            "select model from marts.clv_model_params where in_use and model <> 'gamma_gamma' "
+            "order by model limit 1"
+        ):
+            return MODEL_NAMES.get(model, model)
+    return "BG/NBD"  # warehouses from before the model choice (issue 19) fitted only BG/NBD
+
+
 def clv_chart(ctx: Context) -> Chart | Skip:
     if skip := ctx.missing("customer_clv"):
         return skip
@@ -202,8 +214,15 @@ def clv_chart(ctx: Context) -> Chart | Skip:
                 "font": {"color": RED},
             }
         ]
-    note = ctx.t(f"clv.note.{kind}", count=n, below=below, floor=label_number(10**lo))
-    facts = {"column": column, "customers": n, "median": mid, "binned": sum(c for _, c, *_ in bins)}
+    model = _purchase_model(ctx)
+    note = ctx.t(f"clv.note.{kind}", count=n, below=below, floor=label_number(10**lo), model=model)
+    facts = {
+        "column": column,
+        "customers": n,
+        "median": mid,
+        "binned": sum(c for _, c, *_ in bins),
+        "model": model,
+    }
     return Chart(data, layout, note=note, facts=facts)
 
 

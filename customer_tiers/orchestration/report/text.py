@@ -87,10 +87,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "clv.x.historical": ("Historical CLV", "历史客户终身价值"),
     "clv.median": ("median {value}", "中位数 {value}"),
     "clv.note.predicted": (
-        "Customers by expected net revenue over the next 365 days (BG/NBD x Gamma-Gamma), "
+        "Customers by expected net revenue over the next 365 days ({model} x Gamma-Gamma), "
         "{count:,} customers, on a log scale; the first bar also holds the {below:,} below "
         "{floor}.",
-        "按未来 365 天预期净收入（BG/NBD × Gamma-Gamma）统计的客户数，共 {count:,} 人，"
+        "按未来 365 天预期净收入（{model} × Gamma-Gamma）统计的客户数，共 {count:,} 人，"
         "对数刻度；第一根柱还包含低于 {floor} 的 {below:,} 人。",
     ),
     "clv.note.historical": (
