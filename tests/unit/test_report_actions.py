@@ -67,6 +67,26 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "srm_p_value": 0.0004,
             "srm_flag": True,
         },
+        # one held-out customer, who bought: Newcombe's interval exists (-94.2 to -0.8 points)
+        # but no lift up to 100 points is detectable (min_detectable_lift is null)
+        POOLED
+        | {
+            "experiment_id": "reactivation-v1",
+            "action": "reactivation",
+            "n_treatment": 18,
+            "n_control": 1,
+            "rate_treatment": 0.1667,
+            "rate_control": 1.0,
+            "lift": -0.833,
+            "lift_ci_low": -0.942,
+            "lift_ci_high": -0.008,
+            "revenue_lift": None,
+            "revenue_lift_ci_low": None,
+            "revenue_lift_ci_high": None,
+            "srm_p_value": 0.9,
+            "srm_flag": False,
+            "min_detectable_lift": None,
+        },
     ]
     effects = pa.Table.from_pylist(rows, schema=EFFECTS_SCHEMA)
     with duckdb.connect(str(path)) as con:
@@ -83,6 +103,8 @@ def test_effects_in_words_in_both_languages(warehouse: Path, tmp_path: Path) -> 
         "(300 contacted, 60 held out, 30 days after each list). The interval includes no "
         "effect: not proven yet. Warning: the split is far from the planned hold-out "
         "(p = 0.0004); check the control group before trusting this.",
+        "Reactivate: too few customers to measure (18 contacted, 1 held out): even a lift of "
+        "100 points could not be told from chance.",
         "win-back calls brought back 8.1 points more customers, 95% interval 2.3 to 13.9 "
         "(900 contacted, 100 held out, 30 days after each list). Revenue per customer +12, "
         "95% interval 3 to 22.",
@@ -90,6 +112,10 @@ def test_effects_in_words_in_both_languages(warehouse: Path, tmp_path: Path) -> 
     write_report(warehouse, tmp_path / "zh.html", "zh")
     zh = chart(tmp_path / "zh.html", "effects")["facts"]["sentences"]
     assert zh[1] == (
+        "唤醒：人数太少，无法衡量（联系 18 人，对照 1 人）：即使多出 100 个百分点，"
+        "也无法与偶然区分。"
+    )
+    assert zh[2] == (
         "挽回联系使回购客户多了 8.1 个百分点，95% 置信区间 2.3 至 13.9"
         "（联系 900 人，对照 100 人，各名单后 30 天内）。 每位客户收入 +12，95% 置信区间 3 至 22。"
     )

@@ -36,6 +36,12 @@ def effect_sentence(ctx: Context, row: dict[str, Any]) -> str:
     lift, low, high = row["lift"], row["lift_ci_low"], row["lift_ci_high"]
     if lift is None:
         return ""
+    if row["min_detectable_lift"] is None:
+        # no lift up to 100 points reaches 80% power at these sizes (one held-out customer,
+        # say): the interval exists but says nothing a manager should act on
+        return ctx.t(
+            "effects.too_few", action=label, treated=row["n_treatment"], control=row["n_control"]
+        )
     more = ctx.t("effects.word.more" if lift >= 0 else "effects.word.fewer")
     sentence = ctx.t(
         "effects.more",

@@ -253,6 +253,12 @@ TEXT: dict[str, tuple[str, str]] = {
         " ({treated:,} contacted, {control:,} held out, {window} days after each list).",
         "（联系 {treated:,} 人，对照 {control:,} 人，各名单后 {window} 天内）。",
     ),
+    "effects.too_few": (
+        "{action}: too few customers to measure ({treated:,} contacted, {control:,} held out): "
+        "even a lift of 100 points could not be told from chance.",
+        "{action}：人数太少，无法衡量（联系 {treated:,} 人，对照 {control:,} 人）："
+        "即使多出 100 个百分点，也无法与偶然区分。",
+    ),
     "effects.unclear": (
         " The interval includes no effect: not proven yet.",
         " 区间包含零：效果尚未得到证实。",
