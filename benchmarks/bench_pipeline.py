@@ -240,8 +240,6 @@ STAGE_OF_STEP = (
     (re.compile(r"^serve__published_warehouse$"), "publish"),
 )
 LOG_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) (\S+): ")
-DBT_TARGET_LINE = re.compile(r"to `([^`]+)/partial_parse\.msgpack`")
-
 
 def _stage(step_key: str) -> str:
     for pattern, stage in STAGE_OF_STEP:
@@ -288,12 +286,15 @@ def log_stage_seconds(stderr: Path) -> dict[str, float]:
     return {stage: float(end - start) for stage, (start, end) in spans.items()}
 
 
-def dbt_build_breakdown(stderr: Path) -> list[dict[str, Any]]:
-    """Per-kind seconds of each dbt invocation inside `tiers run`, from the run_results.json
-    that dagster-dbt leaves in the target folder it names in the run's log."""
+DBT_BUILDS = ("dbt_models", "dbt_models_after_predictions", "dbt_models_after_assignments")
+
+
+def dbt_build_breakdown(target_root: Path) -> list[dict[str, Any]]:
+    """Per-kind seconds of each dbt build inside `tiers run`, from the run_results.json each
+    build leaves in `<DBT_TARGET_PATH>/<build name>/` (orchestration/project.py build_args)."""
     invocations = []
-    for target in dict.fromkeys(DBT_TARGET_LINE.findall(stderr.read_text(errors="replace"))):
-        results_path = Path(target, "run_results.json")
+    for name in DBT_BUILDS:
+        results_path = target_root / name / "run_results.json"
         if not results_path.exists():
             continue
         results = json.loads(results_path.read_text())
@@ -303,9 +304,12 @@ def dbt_build_breakdown(stderr: Path) -> list[dict[str, Any]]:
             kinds[kind] = kinds.get(kind, 0.0) + node["execution_time"]
         invocations.append(
             {
-                "target": target,
+                "target": str(results_path.parent),
                 "elapsed_s": results["elapsed_time"],
                 "summed_node_s": kinds,
+                "node_s": {
+                    node["unique_id"]: node["execution_time"] for node in results["results"]
+                },
                 "slowest": slowest_nodes(results, SLOWEST_MODELS),
             }
         )
@@ -325,7 +329,9 @@ def time_tiers_run(sources: Path, run_dir: Path, as_of: date) -> dict[str, Any]:
     dagster_home = run_dir / "dagster_home"
     dagster_home.mkdir(parents=True)
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    # the builds' run results land in the run folder, not the shared dbt_project/target
+    target_root = run_dir / "dbt_run_target"
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "DBT_TARGET_PATH": str(target_root)}
     command = [str(TIERS), "run", "--sources", str(sources), "--warehouse", str(warehouse)]
     measured = run_measured(
         [*command, "--as-of", as_of.isoformat()], run_dir / "tiers_run", env=env
@@ -342,7 +348,7 @@ def time_tiers_run(sources: Path, run_dir: Path, as_of: date) -> dict[str, Any]:
         "warehouse": str(warehouse),
         "stages_s": stages,
         "stages_from": stage_source,
-        "dbt_build": dbt_build_breakdown(Path(measured.stderr)),
+        "dbt_build": dbt_build_breakdown(target_root),
     }
 
 
