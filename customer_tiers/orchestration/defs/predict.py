@@ -6,6 +6,7 @@ engine runs too) give the parameters, the per-customer predictions and the holdo
 go back to DuckDB schema `predictions`, which dbt reads as a source.
 """
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,8 +140,14 @@ def clv_predictions(
     context.log.info(f"backtesting and fitting the CLV models on {customers:,} customers")
     if customers == 0:
         raise dg.Failure(NO_CUSTOMERS)
+    # the step's two long parts get a line each as they end (minutes at a million customers)
+    started = time.perf_counter()
     backtest = run_backtest(backtest_data, window, clv, clv.model)
+    if not backtest.skipped:  # a skipped backtest is named in the fit's line below
+        context.log.info(f"backtest done in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
     fit = fit_clv(data, as_of, clv, backtest)
+    context.log.info(f"fits and predictions done in {time.perf_counter() - started:.1f} s")
     params, holdout = fit.param_rows, fit.holdout
     if fit.fitted:
         context.log.info(fit.describe())
