@@ -102,17 +102,20 @@ def write_demo_responses(
         raise ResponsesError(f"seed must be non-negative, got {seed}")
     if window_days < 1:
         raise ResponsesError(f"window_days must be at least 1, got {window_days}")
+    rng = np.random.default_rng(seed)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         as_of, cohort = _latest_cohort(con, warehouse)
         _check_window_empty(con, as_of)
-        pool = _purchase_lines(con)
+        pool_size = _purchase_line_count(con)
+        rate = np.where(cohort["holdout"].to_numpy(bool), base_rate, base_rate + lift)
+        cohort["bought"] = rng.random(len(cohort)) < rate
+        buyers = cohort.loc[cohort["bought"], "customer_id"]
+        draws = _draw_orders(rng, len(buyers), pool_size, window_days)
+        picked = _purchase_lines_at(con, draws.picks)
     finally:
         con.close()
-    rng = np.random.default_rng(seed)
-    rate = np.where(cohort["holdout"].to_numpy(bool), base_rate, base_rate + lift)
-    cohort["bought"] = rng.random(len(cohort)) < rate
-    lines = _order_lines(rng, cohort.loc[cohort["bought"], "customer_id"], pool, as_of, window_days)
+    lines = _order_lines(draws, buyers, picked, as_of)
     last = as_of + timedelta(days=window_days)
     path = Path(sources) / "orders" / f"demo-responses_{as_of + timedelta(days=1)}_{last}.csv"
     _write_csv(path, lines)
@@ -164,35 +167,65 @@ def _check_window_empty(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         )
 
 
-def _purchase_lines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every purchase line of the warehouse (a product, a positive amount), in a fixed order."""
-    pool = con.execute(
-        f"""
-        select product_id, quantity, amount, cost, channel, store_id
-        from {ORDERS_TABLE}
-        where product_id is not null and amount > 0 and coalesce(quantity, 1) > 0
-        order by ordered_at, order_id, product_id, amount, quantity, cost, channel, store_id
-        """
-    ).df()
-    if pool.empty:
+# The purchase lines the generated orders copy products, prices and places from, in a fixed
+# order; only the drawn ones leave DuckDB.
+_PURCHASE_LINES = f"""
+    select
+        product_id, quantity, amount, cost, channel, store_id,
+        row_number() over (
+            order by ordered_at, order_id, product_id, amount, quantity, cost, channel, store_id
+        ) - 1 as line_index
+    from {ORDERS_TABLE}
+    where product_id is not null and amount > 0 and coalesce(quantity, 1) > 0
+"""
+
+
+def _purchase_line_count(con: duckdb.DuckDBPyConnection) -> int:
+    [(count,)] = con.execute(f"select count(*) from ({_PURCHASE_LINES})").fetchall()
+    if count == 0:
         raise ResponsesError(f"{ORDERS_TABLE} has no purchase line to copy products from")
-    return pool
+    return int(count)
 
 
-def _order_lines(
-    rng: np.random.Generator, buyers: pd.Series, pool: pd.DataFrame, as_of: date, window: int
-) -> pd.DataFrame:
-    """One order per buyer, on a day of (as_of, as_of + window], of 1-3 lines from the pool."""
-    n = len(buyers)
+def _purchase_lines_at(con: duckdb.DuckDBPyConnection, picks: np.ndarray) -> pd.DataFrame:
+    """The purchase lines at positions `picks` of the fixed order, one row per pick."""
+    wanted = sorted({int(i) for i in picks})
+    found = con.execute(
+        f"select * from ({_PURCHASE_LINES}) where line_index in (select unnest(?))", [wanted]
+    ).df()
+    return found.set_index("line_index").loc[picks].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The random part of the generated orders: per order its day, second and line count, and
+    per line (in order of placement) the purchase line it copies."""
+
+    day: np.ndarray
+    second: np.ndarray
+    count: np.ndarray
+    picks: np.ndarray
+
+
+def _draw_orders(rng: np.random.Generator, n: int, pool_size: int, window: int) -> _Draws:
     day = rng.integers(1, window + 1, n)
     second = rng.integers(_OPEN_S, _CLOSE_S, n)
     count = rng.choice(len(_LINES_P), size=n, p=_LINES_P) + 1
-    offset = day * 86_400 + second
+    picks = rng.integers(0, pool_size, int(count.sum()))
+    return _Draws(day, second, count, picks)
+
+
+def _order_lines(
+    draws: _Draws, buyers: pd.Series, lines: pd.DataFrame, as_of: date
+) -> pd.DataFrame:
+    """One order per buyer, on a day of (as_of, as_of + window], of 1-3 lines copied from the
+    drawn purchase lines."""
+    n, count = len(buyers), draws.count
+    offset = draws.day * 86_400 + draws.second
     # Numbered in the order of placement, so the file reads like a day-by-day export.
     order = np.argsort(offset, kind="stable")
     of_line = np.repeat(order, count[order])
     number = np.repeat(np.arange(1, n + 1), count[order])
-    lines = pool.iloc[rng.integers(0, len(pool), len(of_line))].reset_index(drop=True)
     # An order is placed in one channel and store: its first line's.
     first = np.repeat(np.cumsum(count[order]) - count[order], count[order])
     start = datetime.combine(as_of, time())
