@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 # The dbt events that report a node's result (dagster-dbt turns the same events into
@@ -64,12 +63,6 @@ def manifest_for(key: str, args: Sequence[str]) -> Any:
         _manifests.clear()
         _manifests[key] = result.result
     return result.result
-
-
-def forget_manifests() -> None:
-    """Drop the parsed manifests (the project's files changed under a running process)."""
-    with _lock:
-        _manifests.clear()
 
 
 def stream_build(
@@ -147,7 +140,3 @@ def release_duckdb() -> None:
 def event_message(event: dict[str, Any]) -> str:
     """dbt's one-line message of a node result, without colour codes."""
     return _ANSI.sub("", event.get("info", {}).get("msg", ""))
-
-
-def log_path_args(folder: Path) -> list[str]:
-    return ["--target-path", str(folder), "--log-path", str(folder)]
