@@ -180,7 +180,8 @@ def test_backtest_charts_are_the_marts_deciles_and_p_alive_bands(
     demo_run: tuple[Path, Path], en_page: Path, zh_page: Path, tmp_path: Path
 ) -> None:
     """The deciles and calibration charts hold clv_backtest's rows, read here with SQL; the top
-    decile's share is the metric the backtest computed itself (over customers, not the rows)."""
+    decile's share is the backtest's own metric, which equals decile 1's actual revenue over the
+    overall row's."""
     warehouse = demo_run[1]
     deciles = chart(en_page, "deciles")
     rows = query(
@@ -206,6 +207,8 @@ def test_backtest_charts_are_the_marts_deciles_and_p_alive_bands(
     )[0]
     assert sum(facts["actual_revenue"]) == pytest.approx(total)
     assert sum(facts["customers"]) == customers
+    # the chart shows the backtest's metric; worked out here from the rows: decile 1's share
+    assert share == pytest.approx(rows[0][2] / total)
     actual, predicted = deciles["data"]
     assert actual["y"] == facts["actual_revenue"] and predicted["y"] == facts["predicted_revenue"]
     words = f"ranked highest brought {share * 100:.1f}% of the holdout revenue"

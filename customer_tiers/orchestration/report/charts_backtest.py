@@ -91,9 +91,12 @@ def deciles_chart(ctx: Context) -> Chart | Skip:
     customers = [n for _, n, *_ in rows]
     actual = [a for _, _, a, _ in rows]
     predicted = [p for *_, p in rows]
-    total = sum(actual)
     top = actual[deciles.index(1)] if 1 in deciles else 0.0
-    share = top / total if total > 0 else None
+    # the headline figure as the backtest defined it (clv_backtest.py), not derived again here
+    [(share,)] = ctx.rows(
+        "select any_value(value) from marts.clv_backtest "
+        "where section = 'metric' and label = 'top_decile_revenue_share'"
+    )
     names = {"actual": ctx.t("backtest.actual"), "predicted": ctx.t("backtest.predicted")}
     who = ctx.t("customers")
     data = [
