@@ -37,7 +37,7 @@ def test_run_publishes_every_mart_and_nothing_else_is_left(demo: tuple[Path, Pat
     as_of to hold out)."""
     _, warehouse = demo
     folder = Path(__file__).parents[2] / "dbt_project" / "models" / "marts"
-    models = {p.stem for p in folder.glob("*.sql")}
+    models = {p.stem for p in folder.rglob("*.sql")}
     tables = query(warehouse, "select table_name from duckdb_tables() where schema_name = 'marts'")
     names = {name for (name,) in tables}
     assert models <= names

@@ -2,9 +2,9 @@
 
 Every relative link of README.md and docs/*.md must reach a file or folder of the repository,
 and a `#fragment` must name a heading of the target page (GitHub's anchors). docs/marts.md must
-name every mart model of dbt_project/models/marts, and every column its tables name must be a
-column of that mart in the YAML, so the page cannot drift from the models. The Markdown is parsed
-with markdown-it-py, so links inside code are not links.
+name every mart model of dbt_project/models/marts (its domain folders), and every column its
+tables name must be a column of that mart in the YAML, so the page cannot drift from the models.
+The Markdown is parsed with markdown-it-py, so links inside code are not links.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from markdown_it.token import Token
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARTS_PAGE = ROOT / "docs" / "marts.md"
-MARTS_YAML = sorted((ROOT / "dbt_project" / "models" / "marts").glob("_*.yml"))
+MARTS_YAML = sorted((ROOT / "dbt_project" / "models" / "marts").rglob("_*.yml"))
 MD = MarkdownIt("commonmark").enable("table")
 NAME = re.compile(r"`([a-z][a-z0-9_]*)`")
 
