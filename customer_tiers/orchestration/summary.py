@@ -90,58 +90,40 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
                 "where run_id = ? and not success and severity = 'warning' order by all",
                 [run_id],
             ).fetchall()
-        as_of_row = con.execute("select max(as_of) from intermediate.int_as_of_resolved").fetchone()
         (latest_order,) = con.execute(
             "select max(cast(ordered_at as date)) from raw.orders"
         ).fetchone()
+        # every mart figure below is a column or row of a reporting mart (models/marts/reporting),
+        # which the report reads too: one definition each
+        headline = con.execute(
+            "select as_of, customers, pareto_customers, pareto_top_customers, "
+            "pareto_top_revenue_share, clv_fitted_customers, clv_monetary_excluded, nps_period, "
+            "nps_responses, nps, nps_moe_95, customers_without_manager, migration_from_as_of, "
+            "customers_upgraded, customers_downgraded, customers_new, customers_lost "
+            "from marts.report_headlines"
+        ).fetchone()
         segments = con.execute(
-            "select rfm_segment, any_value(rfm_segment_zh), count(*) from marts.customer_rfm "
-            "group by 1 order by 3 desc, 1"
+            "select rfm_segment, rfm_segment_zh, customers from marts.report_segment_counts "
+            "order by customers desc, rfm_segment"
         ).fetchall()
         value_classes = con.execute(
-            "select value_class, count(*) from marts.customer_rfm group by 1 order by 1"
+            "select value_class, customers from marts.report_value_class_counts order by 1"
         ).fetchall()
         abc = con.execute(
-            "select abc_class, count(*), sum(value) / nullif(sum(sum(value)) over (), 0) "
-            "from marts.customer_abc where basis = 'revenue' group by 1 order by 1"
+            "select abc_class, customers, value_share from marts.report_abc_classes "
+            "where basis = 'revenue' order by 1"
         ).fetchall()
-        customers = con.execute("select count(*) from marts.customers").fetchone()[0]
-        fitted, excluded = con.execute(
-            "select max(customers) filter (where in_use and fitted_on = 'as_of' "
-            "and model <> 'gamma_gamma'), "
-            "coalesce(max(excluded) filter (where model = 'gamma_gamma' "
-            "and fitted_on = 'as_of'), 0) from marts.clv_model_params"
-        ).fetchone()
         churn = con.execute(
-            "select risk_level, action, count(*) from marts.churn_watchlist "
-            "group by all order by 1, 2"
+            "select risk_level, action, customers from marts.report_churn_counts order by 1, 2"
         ).fetchall()
-        nps = con.execute(
-            "select period, responses, nps, nps_moe_95 from marts.nps_summary "
-            "where dimension = 'overall' and period_type = 'quarter' and responses > 0 "
-            "order by period desc limit 1"
-        ).fetchone()
         tiers = con.execute(
-            "select tier, any_value(tier_label_zh), count(*) from marts.customer_tiers "
-            "group by 1 order by min(tier_rank)"
+            "select tier, tier_label_zh, customers from marts.report_tier_counts "
+            "order by tier_rank, tier"
         ).fetchall()
         stages = con.execute(
-            "select lifecycle_stage, any_value(lifecycle_stage_zh), count(*) "
-            "from marts.customer_tiers group by 1 order by 3 desc, 1"
+            "select lifecycle_stage, lifecycle_stage_zh, customers from marts.report_stage_counts "
+            "order by customers desc, lifecycle_stage"
         ).fetchall()
-        unassigned = con.execute(
-            "select count(*) from marts.account_assignment where reason = 'no_capacity'"
-        ).fetchone()[0]
-        migration = con.execute(
-            "select strftime(from_as_of, '%Y-%m-%d'), "
-            "coalesce(sum(customers) filter (where movement = 'upgrade'), 0), "
-            "coalesce(sum(customers) filter (where movement = 'downgrade'), 0), "
-            "coalesce(sum(customers) filter (where movement = 'new'), 0), "
-            "coalesce(sum(customers) filter (where movement = 'lost'), 0) "
-            "from marts.tier_migration "
-            "where to_as_of = (select max(as_of) from intermediate.int_as_of_resolved) "
-            "group by from_as_of"
-        ).fetchone()
         unresolved = con.execute(
             "select source_name, reference_column, referenced_source, applied_rule, "
             "unresolved_rows, unresolved_ids from quality.referential_integrity "
@@ -150,20 +132,40 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
     finally:
         con.close()
     config = load_config()
+    (
+        as_of,
+        customers,
+        in_abc,
+        top_customers,
+        top_share,
+        fitted,
+        excluded,
+        nps_period,
+        nps_responses,
+        nps_score,
+        nps_margin,
+        unassigned,
+        since,
+        *moves,
+    ) = headline
     as_of_note = None
-    if as_of_row and as_of_row[0]:
+    if as_of:
         max_days = config.time.max_days_after_latest_order
-        as_of_note = after_latest_order([as_of_row[0]], latest_order, max_days)
-    in_abc = sum(n for _, n, _ in abc)
-    top = next(((n, share) for cls, n, share in abc if cls == "A"), None)
+        as_of_note = after_latest_order([as_of], latest_order, max_days)
+    # the Pareto figure as report_headlines defines it; none when no customer is in the top
     pareto = (
-        ParetoFigure("revenue", top[0], in_abc, float(top[1]) if top[1] is not None else None)
-        if top
+        ParetoFigure(
+            "revenue", top_customers, in_abc, float(top_share) if top_share is not None else None
+        )
+        if top_customers
         else None
     )
+    nps = None
+    if nps_period is not None and nps_score is not None:
+        nps = (nps_period, nps_responses, float(nps_score), float(nps_margin or 0.0))
     return RunSummary(
         warehouse=warehouse,
-        as_of=str(as_of_row[0]) if as_of_row and as_of_row[0] else None,
+        as_of=str(as_of) if as_of else None,
         sources=sources,
         quarantine_reasons=reasons,
         warnings=warnings,
@@ -175,11 +177,11 @@ def read_summary(warehouse: Path, run_id: str) -> RunSummary:
         clv_fitted_customers=fitted,
         clv_monetary_excluded=excluded,
         churn=churn,
-        nps=(nps[0], nps[1], float(nps[2]), float(nps[3])) if nps else None,
+        nps=nps,
         tiers=tiers,
         stages=stages,
         unassigned=unassigned,
-        migration=migration,
+        migration=(since.isoformat(), *moves) if since is not None else None,
         unresolved=unresolved,
         not_loaded=list(not_loaded),
         max_quarantined_share=dict(config.quality.max_quarantined_share),
