@@ -1,8 +1,10 @@
 """The report's actions and effects sections, on the worklists' hand-made customer_actions and
-two pooled effects written as the mart holds them."""
+two pooled effects written as the mart holds them. The actions section reads
+marts.report_action_counts, built here from those rows by the dbt model's own SQL."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,11 @@ from customer_tiers.experiments.members import EFFECTS_SCHEMA
 from customer_tiers.orchestration.report import write_report
 from tests.e2e.test_report import chart
 from tests.e2e.test_worklists import _warehouse
+
+ACTION_COUNTS = (
+    Path(__file__).resolve().parents[2]
+    / "dbt_project/models/marts/reporting/report_action_counts.sql"
+)
 
 POOLED = {
     "scope": "pooled",
@@ -89,9 +96,14 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     ]
     effects = pa.Table.from_pylist(rows, schema=EFFECTS_SCHEMA)
+    # the model's SQL, its one ref pointing at the hand-made mart
+    counts = re.sub(
+        r"\{\{ ref\('(\w+)'\) \}\}", r"marts.\1", ACTION_COUNTS.read_text(encoding="utf-8")
+    )
     with duckdb.connect(str(path)) as con:
         con.register("effects", effects)
         con.execute("create table marts.action_effects as select * from effects")
+        con.execute(f"create table marts.report_action_counts as {counts}")
     return path
 
 
@@ -144,4 +156,4 @@ def test_sections_say_why_when_there_is_nothing_to_show(tmp_path: Path) -> None:
     write_report(path, tmp_path / "en.html")
     page = (tmp_path / "en.html").read_text(encoding="utf-8")
     assert "Not drawn: no experiment&#x27;s measurement window has ended yet." in page
-    assert "Not drawn: marts.customer_actions is not in the warehouse." in page
+    assert "Not drawn: marts.report_action_counts is not in the warehouse." in page

@@ -1,7 +1,8 @@
 """The report's action sections: actions due per manager, and each experiment's measured effect.
 
-`actions_chart` counts the actions of marts.customer_actions a manager has to make (held-out
-customers excluded: nobody contacts them) by main action, with the first deadline.
+`actions_chart` shows the actions of marts.customer_actions a manager has to make (held-out
+customers excluded: nobody contacts them) by main action, with the first deadline, as counted
+in marts.report_action_counts.
 `effects_chart` draws each experiment's pooled lift (marts.action_effects) with its 95%
 interval and says it in words a manager reads: "win-back calls brought back 8.1 points more
 customers, 95% interval 2.3 to 13.9". Both follow base.py's chart contract (a Chart or a Skip
@@ -129,13 +130,14 @@ def effects_chart(ctx: Context) -> Chart | Skip:
 
 
 def actions_chart(ctx: Context) -> Chart | Skip:
-    if skip := ctx.missing("customer_actions"):
+    if skip := ctx.missing("report_action_counts"):
         return skip
-    [(held,)] = ctx.rows("select count(*) from marts.customer_actions where holdout is true")
+    [(held,)] = ctx.rows(
+        "select coalesce(sum(actions), 0) from marts.report_action_counts where holdout"
+    )
     counts = ctx.rows(
-        "select staff_id, any_value(staff_name), action, count(*), min(due_on) "
-        "from marts.customer_actions where holdout is distinct from true "
-        "group by staff_id, action"
+        "select staff_id, staff_name, action, actions, first_due_on "
+        "from marts.report_action_counts where not holdout"
     )
     if not counts:
         return Skip("reason.no_actions")

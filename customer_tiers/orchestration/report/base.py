@@ -66,13 +66,11 @@ class Context:
         return None
 
     def tier_labels(self) -> dict[str, tuple[str, int]]:
-        """Tier -> (label in the page's language, rank), from customer_tiers when it is there."""
-        if "customer_tiers" not in self.marts:
+        """Tier -> (label in the page's language, rank), from report_tier_counts when it is
+        there."""
+        if "report_tier_counts" not in self.marts:
             return {}
-        rows = self.rows(
-            "select tier, any_value(tier_label_zh), min(tier_rank) "
-            "from marts.customer_tiers group by tier"
-        )
+        rows = self.rows("select tier, tier_label_zh, tier_rank from marts.report_tier_counts")
         return {
             tier: ((label_zh or tier) if self.lang == "zh" else tier, rank)
             for tier, label_zh, rank in rows

@@ -1,6 +1,8 @@
 """Who the customers are: tier and RFM segment sizes with their revenue share, the Pareto
 (Lorenz) curve of revenue with the top-20% figure, the R x F grid, and tier migration between the
-last two snapshots of tier_history. DuckDB aggregates; only a few hundred numbers reach Python.
+last two snapshots of tier_history. The sizes, shares, grid cells and the Pareto figure are rows
+of the reporting marts (models/marts/reporting), which the run summary reads too; only the Lorenz
+curve is sampled here from customer_abc. Only a few hundred numbers reach Python.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from customer_tiers.orchestration.report.base import (
     pct,
 )
 
-TOP_SHARE = 0.2  # the Pareto figure: revenue share of the top 20% of customers
 LORENZ_POINTS = 200  # most points of the Lorenz curve, the origin included
 
 
@@ -88,18 +89,11 @@ def _sizes_with_share(
 
 
 def tiers_chart(ctx: Context) -> Chart | Skip:
-    if skip := ctx.missing("customer_tiers"):
+    if skip := ctx.missing("report_tier_counts"):
         return skip
-    with_revenue = "customer_rfm" in ctx.marts
-    share = (
-        "sum(r.monetary)::double / nullif(sum(sum(r.monetary)) over (), 0)"
-        if with_revenue
-        else "null"
-    )
-    join = "left join marts.customer_rfm as r using (customer_id)" if with_revenue else ""
     rows = ctx.rows(
-        f"select t.tier, any_value(t.tier_label_zh), count(*), {share} "
-        f"from marts.customer_tiers as t {join} group by t.tier order by min(t.tier_rank), t.tier"
+        "select tier, tier_label_zh, customers, revenue_share from marts.report_tier_counts "
+        "order by tier_rank, tier"
     )
     labels = [(zh or tier) if ctx.lang == "zh" else tier for tier, zh, _, _ in rows]
     return _sizes_with_share(
@@ -113,12 +107,11 @@ def tiers_chart(ctx: Context) -> Chart | Skip:
 
 
 def segments_chart(ctx: Context) -> Chart | Skip:
-    if skip := ctx.missing("customer_rfm"):
+    if skip := ctx.missing("report_segment_counts"):
         return skip
     rows = ctx.rows(
-        "select rfm_segment, any_value(rfm_segment_zh), count(*), "
-        "sum(monetary)::double / nullif(sum(sum(monetary)) over (), 0) "
-        "from marts.customer_rfm group by rfm_segment order by 3 desc, 1"
+        "select rfm_segment, rfm_segment_zh, customers, revenue_share "
+        "from marts.report_segment_counts order by customers desc, rfm_segment"
     )
     labels = [(zh or seg) if ctx.lang == "zh" else seg for seg, zh, _, _ in rows]
     return _sizes_with_share(
@@ -132,7 +125,7 @@ def segments_chart(ctx: Context) -> Chart | Skip:
 
 
 def pareto_chart(ctx: Context) -> Chart | Skip:
-    if skip := ctx.missing("customer_abc"):
+    if skip := ctx.missing("customer_abc", "report_headlines"):
         return skip
     # customer_share and cumulative_share are computed per distinct value, so ties share a
     # point; every step-th point is kept, and the last, to stay within LORENZ_POINTS.
@@ -149,15 +142,13 @@ def pareto_chart(ctx: Context) -> Chart | Skip:
     )
     if not points:
         return Skip("reason.no_revenue")
-    total, count, top_x, top_y = ctx.rows(
-        "select count(*), count(*) filter (where customer_share <= ?), "
-        "max(customer_share) filter (where customer_share <= ?), "
-        "max(cumulative_share) filter (where customer_share <= ?) "
-        "from marts.customer_abc where basis = 'revenue'",
-        # a hair above 0.2: 58 / 290 as a double must count as 20%
-        [TOP_SHARE + 1e-9] * 3,
+    # the Pareto figure as report_headlines defines it (the summary's too): the top customers'
+    # share of customers and of revenue, the top share limit being abc.shares.A
+    limit, total, count, top_x, top_y = ctx.rows(
+        "select pareto_top_share_limit, pareto_customers, pareto_top_customers, "
+        "pareto_top_customer_share, pareto_top_revenue_share from marts.report_headlines"
     )[0]
-    top = pct(TOP_SHARE, 0)
+    top = pct(limit, 0)
     curve_name = ctx.t("pareto.curve")
     data: list[dict[str, Any]] = [
         {
@@ -209,12 +200,11 @@ def pareto_chart(ctx: Context) -> Chart | Skip:
 
 
 def rfm_chart(ctx: Context) -> Chart | Skip:
-    if skip := ctx.missing("customer_rfm"):
+    if skip := ctx.missing("report_rfm_grid"):
         return skip
     cells = ctx.rows(
-        "select r_score, f_score, count(*), sum(monetary)::double, "
-        "any_value(rfm_segment), any_value(rfm_segment_zh) "
-        "from marts.customer_rfm group by r_score, f_score"
+        "select r_score, f_score, customers, cast(revenue as double), rfm_segment, "
+        "rfm_segment_zh from marts.report_rfm_grid"
     )
     scores = [1, 2, 3, 4, 5]
     customers: list[list[int]] = [[0] * 5 for _ in scores]

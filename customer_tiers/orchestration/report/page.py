@@ -62,10 +62,10 @@ def _marts(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 def _subtitle(ctx: Context, warehouse: Path) -> str:
     as_of: object = None
     customers: int | None = None
-    for mart in ("customer_tiers", "customer_rfm"):
-        if mart in ctx.marts:
-            as_of, customers = ctx.rows(f"select max(as_of), count(*) from marts.{mart}")[0]
-            break
+    if "report_headlines" in ctx.marts:  # the run summary's figures, one row
+        rows = ctx.rows("select as_of, customers from marts.report_headlines")
+        if rows:
+            as_of, customers = rows[0]
     return ctx.t(
         "page.subtitle",
         warehouse=warehouse.name,
