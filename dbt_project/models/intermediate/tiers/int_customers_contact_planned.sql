@@ -39,7 +39,7 @@ tiered as (
 
 clv as (
 
-    select * from {{ ref('customer_clv') }}
+    select * from {{ ref('int_customers_clv_joined') }}
 
 ),
 

@@ -30,26 +30,26 @@ facts as (
 
 clv as (
 
-    select * from {{ ref('customer_clv') }}
+    select * from {{ ref('int_customers_clv_joined') }}
 
 ),
 
 rfm as (
 
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_customers_rfm_scored') }}
 
 ),
 
 abc as (
 
-    select * from {{ ref('customer_abc') }}
+    select * from {{ ref('int_customers_abc_classified') }}
     where basis = 'revenue'
 
 ),
 
 loyalty as (
 
-    select * from {{ ref('customer_loyalty') }}
+    select * from {{ ref('int_customers_loyalty_graded') }}
 
 ),
 
@@ -69,8 +69,8 @@ signals as (
         coalesce(facts.monetary, 0) as monetary,
         {{ days_between('facts.first_order_date', 'as_of.as_of') }} as days_since_first_order,
         facts.recency_days as days_since_last_order,
-        -- the model's rhythm only: without a fit customer_clv carries the observed gap between
-        -- orders for the churn list, and the fixed fallback limits apply here instead
+        -- the model's rhythm only: without a fit int_customers_clv_joined carries the observed
+        -- gap between orders for the churn list, and the fixed fallback limits apply here instead
         case
             when clv.p_alive is not null then clv.expected_days_between_orders
         end as expected_days_between_orders,

@@ -1,9 +1,9 @@
 -- One row per customer as of the analysis date with what survey and feedback figures are
--- broken down by: RFM segment and value class (customer_rfm), ABC class by revenue
--- (customer_abc), the home store and the main channel, and the account manager. The home store
--- is the store where the customer made the most purchase orders on or before as_of, the main
--- channel likewise; a tie goes to the smallest store_id / channel. Customers without a purchase
--- have empty RFM, ABC, store and channel.
+-- broken down by: RFM segment and value class (int_customers_rfm_scored), ABC class by revenue
+-- (int_customers_abc_classified), the home store and the main channel, and the account
+-- manager. The home store is the store where the customer made the most purchase orders on or
+-- before as_of, the main channel likewise; a tie goes to the smallest store_id / channel.
+-- Customers without a purchase have empty RFM, ABC, store and channel.
 
 with
 
@@ -15,13 +15,13 @@ customers as (
 
 rfm as (
 
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_customers_rfm_scored') }}
 
 ),
 
 abc as (
 
-    select * from {{ ref('customer_abc') }}
+    select * from {{ ref('int_customers_abc_classified') }}
 
 ),
 
