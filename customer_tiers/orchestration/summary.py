@@ -1,4 +1,6 @@
-"""The run summary printed by `tiers run`, read from the published warehouse."""
+"""The run summary printed by `tiers run`, read from the published warehouse: the run's own
+tables (load audit, quarantine, validation results) and the reporting marts
+(models/marts/reporting), which hold every figure of the marts once, for the report too."""
 
 from __future__ import annotations
 

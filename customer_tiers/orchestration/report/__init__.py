@@ -9,11 +9,13 @@ the churn watch list, the account managers' loads (charts_outlook.py), the actio
 and each experiment's measured effect in words (actions.py). A chart whose mart is absent or empty
 is not drawn and the page says why.
 
-DuckDB does every aggregation (counts, shares, histogram bins, the Lorenz curve sampled to at most
-LORENZ_POINTS points), so only a few hundred numbers per chart reach Python, whatever the number
-of customers. The modules form layers, none importing back: text (the words), font and template
-(the HTML), base (the chart contract and helpers), the chart modules, charts (the page order),
-page (opening the warehouse, rendering, writing); only this file imports page.
+The counts, shares and headline figures are rows of the reporting marts (models/marts/reporting,
+which the run summary reads too, so a figure has one definition); DuckDB does the rest (histogram
+bins, the Lorenz curve sampled to at most LORENZ_POINTS points), so only a few hundred numbers per
+chart reach Python, whatever the number of customers. The modules form layers, none importing
+back: text (the words), font and template (the HTML), base (the chart contract and helpers), the
+chart modules, charts (the page order), page (opening the warehouse, rendering, writing); only
+this file imports page.
 """
 
 from __future__ import annotations
