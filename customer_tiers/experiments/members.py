@@ -24,7 +24,12 @@ AS_OF_TABLE = "intermediate.int_as_of_resolved"
 def ledger_exists(con: Any) -> bool:
     """Whether the DuckDB warehouse `con` opens has the ledger (absent before the first run,
     or when a build left it out)."""
-    schema, table = LEDGER_TABLE.split(".")
+    return table_exists(con, LEDGER_TABLE)
+
+
+def table_exists(con: Any, qualified: str) -> bool:
+    """Whether the DuckDB database `con` opens has the table `schema.table`."""
+    schema, table = qualified.split(".")
     [(found,)] = con.execute(
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",

@@ -29,14 +29,18 @@ def _parse_date(text: str) -> date:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if args.engine == "spark":
-        return _run_on_spark(args)
-    for option, value in (("--marts-out", args.marts_out), ("--dbt-exclude", args.dbt_exclude)):
-        if value is not None:
-            raise UsageError(f"{option} is an option of --engine spark")
+    from customer_tiers.orchestration.engine import engine_for
     from customer_tiers.orchestration.pipeline import run_pipeline
     from customer_tiers.orchestration.summary import format_summary, read_summary
 
+    spark_options = {
+        ("--spark-master", "master"): args.spark_master,
+        ("--marts-out", "marts_out"): args.marts_out,
+    }
+    given = {key: str(value) for key, value in spark_options.items() if value is not None}
+    if given and args.engine != "spark":
+        raise UsageError(f"{', '.join(flag for flag, _ in given)}: options of --engine spark")
+    engine = engine_for(args.engine, **{name: value for (_, name), value in given.items()})
     outcome = run_pipeline(
         args.sources,
         args.warehouse,
@@ -44,30 +48,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.config,
         full_reload=args.full_reload,
         log_level="DEBUG" if args.verbose else "INFO",
+        engine=engine,
+        dbt_exclude=args.dbt_exclude,
     )
     if outcome.exit_code == EXIT_OK and outcome.run_id:
         print(format_summary(read_summary(args.warehouse.resolve(), outcome.run_id)))
+        for line in engine.published_notes(args.warehouse.resolve()):
+            print(line)
         for warning in outcome.warnings:
             print(f"warning: {warning}")
-    for message in outcome.messages:
-        print(message, file=sys.stderr)
-    return outcome.exit_code
-
-
-def _run_on_spark(args: argparse.Namespace) -> int:
-    from customer_tiers.orchestration.spark_run import format_spark_summary, run_on_spark
-
-    outcome = run_on_spark(
-        args.sources,
-        args.warehouse,
-        args.as_of,
-        args.config,
-        marts_out=args.marts_out,
-        dbt_exclude=args.dbt_exclude,
-        full_reload=args.full_reload,
-    )
-    if outcome.exit_code == EXIT_OK:
-        print(format_spark_summary(outcome))
     for message in outcome.messages:
         print(message, file=sys.stderr)
     return outcome.exit_code
@@ -287,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         "TIERS_SPARK_DIR, the marts also as Parquet; needs the spark extra and Java 17)",
     )
     run.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="--engine spark: the Spark master, e.g. spark://host:7077 for a standalone "
+        "cluster (default: TIERS_SPARK_MASTER, else local[*])",
+    )
+    run.add_argument(
         "--marts-out",
         type=Path,
         metavar="DIR",
@@ -296,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dbt-exclude",
         metavar="SELECTOR",
-        help="--engine spark: dbt nodes to leave out of the build, e.g. test_type:data",
+        help="dbt nodes to leave out of the build, e.g. test_type:data (tests and debugging: "
+        "a production run builds and tests everything)",
     )
     run.add_argument(
         "-v",

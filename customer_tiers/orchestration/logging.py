@@ -31,9 +31,14 @@ class _CompactFormatter(logging.Formatter):
         return f"{clock} {step}: {message}"
 
 
+# Dagster's line for each step left out after a failure (a plain error, no event): one per
+# downstream step, dozens after an early failure, burying the failure itself.
+_ABANDONED = "Not executing."
+
+
 class _StageLines(logging.Filter):
     """At INFO: the steps' own messages and the end of each step; Dagster's other events (step
-    started, outputs yielded, ...) are debug detail."""
+    started, outputs yielded, steps left out after a failure, ...) are debug detail."""
 
     def __init__(self, level: int) -> None:
         super().__init__()
@@ -45,7 +50,7 @@ class _StageLines(logging.Filter):
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         event = meta.get("dagster_event")
         if event is None:
-            return record.levelno >= self.level
+            return record.levelno >= self.level and not record.getMessage().endswith(_ABANDONED)
         if event.event_type_value == "STEP_FAILURE":
             return True
         if event.event_type_value == "STEP_SUCCESS":

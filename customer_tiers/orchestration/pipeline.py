@@ -1,7 +1,7 @@
-"""One pipeline run on DuckDB: checks before the start, the Dagster job in process, the outcome.
+"""One pipeline run: checks before the start, the Dagster job in process on the chosen engine,
+the outcome.
 
-The CLI, backfill and the Spark engine start runs through these functions; none of them
-imports the CLI.
+The CLI and backfill start runs through these functions; neither imports the CLI.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from customer_tiers.orchestration.engine import Engine
 
 
 @dataclass
@@ -77,16 +80,23 @@ def run_pipeline(
     *,
     log_level: str = "INFO",
     full_reload: bool = False,
+    engine: Engine | None = None,
+    dbt_exclude: str | None = None,
 ) -> RunOutcome:
-    """Materialize every asset in process and publish the warehouse when every check passed."""
+    """Materialize every asset in process on `engine` (DuckDB when None) and publish the
+    warehouse when every check passed. `dbt_exclude`: dbt nodes left out (tests, debugging)."""
+    from customer_tiers.orchestration.engine import DuckDBEngine
+
+    engine = engine or DuckDBEngine()
+    engine.check_available()
     sources, warehouse = prepare_run(sources, warehouse, config)
     from customer_tiers.orchestration.project import parsed_manifest
 
-    parsed_manifest(as_of)
-    from customer_tiers.orchestration.definitions import defs
+    parsed_manifest(as_of)  # the Definitions' manifest.json, current before they load
+    from customer_tiers.orchestration.definitions import definitions_for
 
-    job = defs.resolve_job_def("tiers_pipeline")
-    dbt_config = {"as_of": as_of.isoformat() if as_of else None}
+    job = definitions_for(engine).resolve_job_def("tiers_pipeline")
+    dbt_config = {"as_of": as_of.isoformat() if as_of else None, "exclude": dbt_exclude}
     run_config = {
         "ops": {
             "raw_sources": {"config": {"full_reload": full_reload}},
@@ -94,7 +104,7 @@ def run_pipeline(
             "dbt_models": {"config": {**dbt_config, "full_refresh": full_reload}},
             "dbt_models_after_predictions": {"config": dbt_config},
             "dbt_models_after_assignments": {"config": dbt_config},
-            "raw__orders_as_of_window": {"config": dbt_config},  # defs/quality.py
+            "raw__orders_as_of_window": {"config": {"as_of": dbt_config["as_of"]}},
         },
         "loggers": {
             "compact": {"config": {"log_level": log_level, "log_file": str(run_log(warehouse))}}
@@ -103,9 +113,17 @@ def run_pipeline(
     instance = dagster_instance()
     # dbt's own progress lines go to stdout; keep stdout for the summary.
     with exclusive_build(warehouse), redirect_stdout(sys.stderr):
-        result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
-        )
+        published = False
+        try:
+            result = job.execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags={"customer_tiers/engine": engine.name},
+            )
+            published = result.success
+        finally:
+            engine.close(published)
     return job_outcome(result, warehouse)
 
 

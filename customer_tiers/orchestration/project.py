@@ -63,13 +63,15 @@ dbt_project = DbtProject(
 )
 
 
-def parsed_manifest(as_of: date | None = None) -> Any:
-    """dbt's Manifest for the current settings, parsed in this process when they changed since
-    its last parse (parse_fingerprint), with dbt's partial parsing; the parse also writes
-    target/manifest.json, from which the Definitions take the dbt assets. A daily run of an
-    unchanged project on the same warehouse re-parses nothing (about 0.5 s)."""
+def parsed_manifest(as_of: date | None = None, target: str = "duckdb") -> Any:
+    """dbt's Manifest for the current settings and the engine's `target` (profiles.yml),
+    parsed in this process when they changed since its last parse (parse_fingerprint), with
+    dbt's partial parsing; the DuckDB parse also writes target/manifest.json, from which the
+    Definitions take the dbt assets. A daily run of an unchanged project on the same warehouse
+    re-parses nothing (about 0.5 s)."""
     os.environ.update(dbt_environment(as_of))
-    return manifest_for(parse_fingerprint(dbt_project.project_dir), _project_args(DBT_TARGET_PATH))
+    key = f"{target}:{parse_fingerprint(dbt_project.project_dir)}"
+    return manifest_for(key, _project_args(target_path(target), target))
 
 
 def ensure_manifest() -> None:
@@ -82,21 +84,28 @@ def ensure_manifest() -> None:
         dbt_project.prepare_if_dev()
 
 
-def _project_args(target_path: str) -> list[str]:
+def target_path(target: str) -> str:
+    """Where dbt writes for `target`: $DBT_TARGET_PATH, and a folder of its own in it for any
+    other engine's target, so each keeps its partial-parse state."""
+    return DBT_TARGET_PATH if target == "duckdb" else str(Path(DBT_TARGET_PATH) / target)
+
+
+def _project_args(folder: str, target: str) -> list[str]:
     return [
+        "--target", target,
         "--vars", load_config().dbt_vars_json(None),
         "--project-dir", str(dbt_project.project_dir),
         "--profiles-dir", str(dbt_project.project_dir),
-        "--target-path", target_path,
-        "--log-path", target_path,
+        "--target-path", folder,
+        "--log-path", folder,
     ]  # fmt: skip
 
 
-def build_args(name: str) -> list[str]:
+def build_args(name: str, target: str = "duckdb") -> list[str]:
     """The options of a run's `dbt build` named `name` besides its selection: the project, the
-    vars the manifest was parsed with, and a target folder of its own, holding the last such
-    build's run_results.json, compiled SQL and dbt.log."""
-    return _project_args(str(Path(DBT_TARGET_PATH) / name))
+    engine's target, the vars the manifest was parsed with, and a target folder of its own,
+    holding the last such build's run_results.json, compiled SQL and dbt.log."""
+    return _project_args(str(Path(target_path(target)) / name), target)
 
 
 def parse_fingerprint(project_dir: Path) -> str:

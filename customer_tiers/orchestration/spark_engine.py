@@ -1,26 +1,22 @@
-"""The Spark engine: the same dbt project built in Spark instead of DuckDB (docs/spark.md).
+"""Spark for the Spark engine (orchestration/engine_spark.py): the session, tables over Parquet,
+the marts' Parquet copy.
 
-The sources land as Spark tables over Parquet, the source suites run in Spark, dbt builds
-every model with the `spark` target (dbt-spark's session method: Spark runs in this process),
-and the marts are exported as a Parquet folder for BI tools, swapped in whole.
-
-dbt runs in process (dbtRunner), not as a subprocess as dagster-dbt runs it: a Spark session
-costs about 20 s of JVM and metastore start-up, and dbt-spark's session method reuses the
-session this module starts, so a run pays it once. Only one process may use the Derby
-metastore under TIERS_SPARK_DIR at a time.
+dbt runs in this process with the `spark` target (dbt-spark's session method), so it reuses
+the session started here: a session costs about 20 s of JVM and metastore start-up, paid once
+per run. Only one process may use the Derby metastore under TIERS_SPARK_DIR at a time.
 
 Needs the `spark` extra (`pip install .[spark]`) and Java 17.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import jinja2
@@ -28,18 +24,17 @@ import pyarrow as pa
 import yaml
 
 from customer_tiers.orchestration.config import DBT_PROJECT_DIR
-from customer_tiers.orchestration.dbt_invoke import QUIET_FLAGS, DbtOutcome, outcome_of
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-    from customer_tiers.expectations.runner import SuiteOutcome
 
 PROFILE = "customer_tiers"
 SPARK_TARGET = "spark"
 # What dbt reads as sources: the loaded files, the model fits and the account assignment.
 SOURCE_SCHEMAS = ("raw", "predictions", "assignments")
 MART_SCHEMA = "marts"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+LOG4J2 = Path(__file__).with_name("spark_log4j2.properties")
 
 
 class SparkEngineError(RuntimeError):
@@ -72,8 +67,6 @@ def _env_var(name: str, default: str | None = None) -> str:
 
 def require_spark() -> None:
     """Fail early, before any work, when the extra or Java is missing."""
-    import importlib.util
-
     if any(importlib.util.find_spec(name) is None for name in ("pyspark", "dbt.adapters.spark")):
         raise SparkEngineError(
             "the Spark engine needs the spark extra (pyspark, dbt-spark): "
@@ -83,20 +76,39 @@ def require_spark() -> None:
         raise SparkEngineError("the Spark engine needs Java 17 (java on PATH or JAVA_HOME)")
 
 
-def spark_session() -> SparkSession:
-    """The session dbt-spark will reuse (it calls getOrCreate with the same settings)."""
+def spark_session(master: str = "") -> SparkSession:
+    """The session dbt-spark will reuse (it calls getOrCreate with the same settings); `master`
+    (else TIERS_SPARK_MASTER, else local[*]) is exported so that both read the same."""
     require_spark()
     from pyspark.sql import SparkSession
+
+    if master:
+        os.environ["TIERS_SPARK_MASTER"] = master
 
     # Spark binds its driver to the machine's address unless told otherwise; local runs
     # should not depend on the host name resolving.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    parameters = session_parameters()
+    # Spark's log: errors only (its default profile prints a banner and warnings per run)
+    options = parameters.get(DRIVER_JAVA_OPTIONS, "")
+    parameters[DRIVER_JAVA_OPTIONS] = f"{options} -Dlog4j2.configurationFile={LOG4J2}".strip()
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in session_parameters().items():
+    for key, value in parameters.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def stop_session() -> None:
+    """Stop this process's Spark session, if one was started."""
+    if importlib.util.find_spec("pyspark") is None:
+        return
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 @dataclass
@@ -170,177 +182,30 @@ def write_parquet_table(
     return LandedTable(schema, table, data.num_rows, str(folder))
 
 
-def _dbt_command(args: Sequence[str], target_path: Path, log_path: Path) -> list[str]:
-    return [
-        *args,
-        "--target", SPARK_TARGET,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target_path),
-        "--log-path", str(log_path),
-        *QUIET_FLAGS,
-    ]  # fmt: skip
-
-
-def parse_dbt(dbt_vars: str, *, target_path: Path, log_path: Path) -> Any:
-    """The project's manifest with these vars: a run that invokes dbt several times parses
-    once and hands the manifest to each invocation (run_dbt's `manifest`)."""
-    from dbt.cli.main import dbtRunner
-
-    result = dbtRunner().invoke(_dbt_command(["parse", "--vars", dbt_vars], target_path, log_path))
-    if not result.success or result.result is None:
-        raise RuntimeError(f"dbt parse failed: {result.exception}")
-    return result.result
-
-
-def run_dbt(
-    args: Sequence[str], *, target_path: Path, log_path: Path, manifest: Any = None
-) -> DbtOutcome:
-    """`dbt <args> --target spark` in this process, on the session already started; with
-    `manifest` (parse_dbt's, same vars) dbt does not parse the project again."""
-    from dbt.cli.main import dbtRunner
-
-    started = time.perf_counter()
-    try:
-        result = dbtRunner(manifest=manifest).invoke(_dbt_command(args, target_path, log_path))
-    except Exception as err:  # dbt reports its own failures in the result; this is anything else
-        result = err
-    return outcome_of(result, time.perf_counter() - started)
-
-
-def export_marts(spark: SparkSession, out_dir: Path, schema: str = MART_SCHEMA) -> list[str]:
-    """Every table of `schema` as `out_dir/<table>/` Parquet, for BI tools. Written next to
-    `out_dir` first and swapped in with two renames: a reader finds the old set or the new
-    one, never a mix (between the two renames, for an instant, none)."""
-    building = out_dir.with_name(out_dir.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+def write_marts(spark: SparkSession, folder: Path, schema: str = MART_SCHEMA) -> list[str]:
+    """Every table of `schema` as `folder/<table>/` Parquet (the folder made anew), for BI
+    tools; swap_in puts it in place. Returns the tables' names."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     # `show tables` also lists the session's temporary views (dbt-spark's incremental models
     # leave `<model>__dbt_tmp` behind), which are no marts
     listed = spark.sql(f"show tables in `{schema}`").collect()
     tables = sorted(row.tableName for row in listed if not row.isTemporary)
     try:
         for table in tables:
-            spark.table(f"`{schema}`.`{table}`").write.parquet(str(building / table))
+            spark.table(f"`{schema}`.`{table}`").write.parquet(str(folder / table))
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)  # the previous set stays as it was
+        shutil.rmtree(folder, ignore_errors=True)  # the published set stays as it was
         raise
+    return tables
+
+
+def swap_in(building: Path, out_dir: Path) -> None:
+    """`building` becomes `out_dir` with two renames: a reader finds the old set or the new
+    one, never a mix (between the two renames, for an instant, none)."""
     previous = out_dir.with_name(out_dir.name + ".previous")
     shutil.rmtree(previous, ignore_errors=True)
     if out_dir.exists():
         out_dir.rename(previous)
     building.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
-    return tables
-
-
-def run_source_suites(spark: SparkSession) -> list[SuiteOutcome]:
-    """Each source's Great Expectations suite on its Spark table `raw.<source>`."""
-    from customer_tiers.expectations.spark_runner import validate_spark_table
-    from customer_tiers.ingest.sources import SOURCES
-
-    return [validate_spark_table(spark, source) for source in SOURCES]
-
-
-def blocking_failures(suite: SuiteOutcome) -> list[str]:
-    """The failed expectations of severity error, one line each."""
-    return [
-        f"{suite.source}: {o.expectation} {o.column or ''} {o.details}".strip()
-        for o in suite.failures("error")
-    ]
-
-
-# --- Building a DuckDB run's sources on Spark --------------------------------------------------
-
-
-@dataclass
-class SparkBuild:
-    landed: list[LandedTable] = field(default_factory=list)
-    source_checks: dict[str, bool] = field(default_factory=dict)
-    failed_checks: list[str] = field(default_factory=list)
-    dbt: DbtOutcome | None = None
-    marts: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def success(self) -> bool:
-        return not self.failed_checks and self.dbt is not None and self.dbt.success
-
-
-def build_on_spark(
-    warehouse: Path,
-    spark_dir: Path,
-    marts_out: Path,
-    dbt_vars: str,
-    dbt_exclude: str | None = None,
-) -> SparkBuild:
-    """Land the sources of a DuckDB warehouse (`tiers run`'s: the loaded files, the fits and
-    the assignment) as Spark tables, run the source suites in Spark, `dbt build` every model
-    and test on Spark, and export the marts to `marts_out`. Stops before dbt when a blocking
-    source check fails, and exports nothing when dbt fails: `marts_out` keeps its last set."""
-    outcome = SparkBuild()
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        outcome.seconds[stage] = round(now - clock, 2)
-        clock = now
-
-    spark = spark_session()
-    lap("spark_start")
-    outcome.landed = land_duckdb_tables(spark, warehouse, spark_dir / "sources")
-    lap("land")
-    for suite in run_source_suites(spark):
-        outcome.source_checks[suite.source] = suite.success
-        outcome.failed_checks += blocking_failures(suite)
-    lap("source_checks")
-    if outcome.failed_checks:
-        return outcome
-    exclude = ["--exclude", dbt_exclude] if dbt_exclude else []
-    outcome.dbt = run_dbt(
-        ["build", "--vars", dbt_vars, *exclude],
-        target_path=spark_dir / "dbt_target",
-        log_path=spark_dir / "dbt_logs",
-    )
-    lap("dbt_build")
-    if outcome.dbt.success:
-        outcome.marts = export_marts(spark, marts_out)
-        lap("export")
-    return outcome
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """python -m orchestration.spark_engine --warehouse W --spark-dir D --marts-out M [--as-of]"""
-    import argparse
-    import json
-    from dataclasses import asdict
-    from datetime import date
-
-    from customer_tiers.orchestration.config import load_config
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--warehouse", type=Path, required=True, help="a warehouse of tiers run")
-    parser.add_argument("--spark-dir", type=Path, required=True, help="metastore and tables")
-    parser.add_argument("--marts-out", type=Path, required=True, help="Parquet copy of the marts")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None)
-    parser.add_argument("--dbt-exclude", help="dbt selector of nodes to leave out of the build")
-    args = parser.parse_args(argv)
-    if not args.warehouse.is_file():
-        parser.error(f"--warehouse {args.warehouse}: no such file")
-    args.spark_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["TIERS_SPARK_DIR"] = str(args.spark_dir.resolve())
-    dbt_vars = load_config().dbt_vars_json(args.as_of)
-    try:
-        outcome = build_on_spark(
-            args.warehouse, args.spark_dir, args.marts_out, dbt_vars, args.dbt_exclude
-        )
-    except SparkEngineError as exc:
-        print(f"error: {exc}", flush=True)
-        return 2
-    print(json.dumps({**asdict(outcome), "success": outcome.success}, default=str), flush=True)
-    return 0 if outcome.success else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -30,6 +30,7 @@ control c01-c10, buyers c01 (30) and c02 (10); c03 only returned an item (-10: n
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -48,8 +49,8 @@ TOO_RECENT = date(2026, 2, 1)  # its window ends 2026-03-03, after the run's as_
 RUN_AS_OF = date(2026, 2, 15)
 
 
-def _warehouse() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def _warehouse(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(path)
     con.execute("create schema marts; create schema staging; create schema intermediate")
     con.execute(
         "create table intermediate.int_as_of_resolved as select ?::date as as_of", [RUN_AS_OF]
@@ -235,13 +236,24 @@ def test_undefined_statistics_are_null() -> None:
     assert effect.min_detectable_lift is None
 
 
-def test_asset_writes_the_mart_with_the_configured_share_and_nothing_without_a_ledger() -> None:
+def test_asset_writes_the_mart_with_the_configured_share_and_nothing_without_a_ledger(
+    tmp_path: Path,
+) -> None:
     """With the default configuration (window 30 days, 10% held out) the hand-worked 10/10 split
-    is far from plan: chi-square (10 - 18)^2/18 + (10 - 2)^2/2 = 35.56, p = 2.5e-9, flagged."""
-    from customer_tiers.orchestration.defs.experiments import compute_effects, write_effects
+    is far from plan: chi-square (10 - 18)^2/18 + (10 - 2)^2/2 = 35.56, p = 2.5e-9, flagged.
+    The asset's reads and write go through the DuckDB engine, on a warehouse's work copy."""
+    from customer_tiers.orchestration.defs.experiments import compute_effects
+    from customer_tiers.orchestration.engine import DuckDBEngine
+    from customer_tiers.orchestration.resources import WarehouseResource
 
-    con = _warehouse()
-    write_effects(con, compute_effects(con))
+    warehouse, engine = WarehouseResource(path=str(tmp_path / "w.duckdb")), DuckDBEngine()
+
+    def measure() -> duckdb.DuckDBPyConnection:
+        engine.write_table(warehouse, "marts", "action_effects", compute_effects(engine, warehouse))
+        return duckdb.connect(str(warehouse.work_path))
+
+    _warehouse(str(warehouse.work_path)).close()
+    con = measure()
     rows = con.execute(
         "select scope, as_of, planned_holdout_share, srm_p_value, srm_flag "
         "from marts.action_effects where as_of is null or as_of = ?",
@@ -253,5 +265,6 @@ def test_asset_writes_the_mart_with_the_configured_share_and_nothing_without_a_l
     ]
     assert rows[0][3] == pytest.approx(2.47e-9, rel=0.01)
     con.execute("drop table marts.action_ledger")
-    write_effects(con, compute_effects(con))
+    con.close()
+    con = measure()
     assert con.execute("select count(*) from marts.action_effects").fetchone() == (0,)

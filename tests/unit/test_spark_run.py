@@ -1,6 +1,6 @@
 """`tiers run --engine spark` without Spark: what a failure leaves behind, the assignment history's
-replace / commit / rollback, and the Parquet export's swap, with fakes for the Spark session and
-dbt. The real run on Spark is tests/e2e/test_spark.py."""
+replace / commit / rollback, and the Parquet export's swap, with fakes for the Spark session.
+The real run on Spark is tests/e2e/test_spark.py."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ import pytest
 
 from customer_tiers.assignment.runs import HISTORY_SCHEMA
 from customer_tiers.ingest.demo_data import write_demo_data
-from customer_tiers.orchestration import spark_engine, spark_run
+from customer_tiers.orchestration import spark_engine
 from customer_tiers.orchestration.cli import main
+from customer_tiers.orchestration.engine_spark import (
+    AssignmentHistory,
+    SparkEngine,
+    default_marts_out,
+)
 from customer_tiers.orchestration.errors import EXIT_CHECK_FAILED, EXIT_USAGE
-from customer_tiers.orchestration.spark_engine import DbtOutcome, LandedTable, export_marts
-from customer_tiers.orchestration.spark_run import AssignmentHistory
+from customer_tiers.orchestration.spark_engine import swap_in, write_marts
 
 
 class FakeSpark:
@@ -65,32 +69,29 @@ def previous_marts(tmp_path: Path) -> Path:
     return marts
 
 
-def test_a_failed_dbt_build_publishes_nothing(
+def test_a_failed_spark_run_publishes_nothing(
     tmp_path: Path,
     previous_marts: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The one job on the Spark engine, failing once the sources are loaded: the Parquet copy
+    and the warehouse stay as they were, the session is stopped, and the assignment file an
+    earlier unpublished run replaced is put back."""
     sources = tmp_path / "sources"
     write_demo_data(sources, customers=40, seed=3)
-    spark = FakeSpark()
-    dbt_calls: list[list[str]] = []
+    history = AssignmentHistory(tmp_path / "spark" / "assignments" / "account_assignment_history")
+    history.folder.mkdir(parents=True)
+    (history.folder / ".2026-06-30.parquet.replaced").write_bytes(b"june")
+    stopped: list[bool] = []
 
-    def failing_dbt(args: list[str], **_: Any) -> DbtOutcome:
-        dbt_calls.append(args)
-        return DbtOutcome(False, 0.1, ["customer_rfm: error boom"])
+    def landing_fails(*_: Any) -> None:
+        raise RuntimeError("landing failed: no space left")
 
     monkeypatch.setenv("TIERS_SPARK_DIR", str(tmp_path / "spark"))
-    monkeypatch.setattr(spark_run, "require_spark", lambda: None)
-    monkeypatch.setattr(spark_run, "spark_session", lambda: spark)
-    monkeypatch.setattr(
-        spark_run,
-        "land_duckdb_tables",
-        lambda *_: [LandedTable("raw", "orders", 1, str(tmp_path / "spark" / "orders"))],
-    )
-    monkeypatch.setattr(spark_run, "run_source_suites", lambda _: [])
-    monkeypatch.setattr(spark_run, "parse_dbt", lambda *_, **__: object())
-    monkeypatch.setattr(spark_run, "run_dbt", failing_dbt)
+    monkeypatch.setattr(SparkEngine, "check_available", lambda self: None)
+    monkeypatch.setattr(SparkEngine, "sources_loaded", landing_fails)
+    monkeypatch.setattr(spark_engine, "stop_session", lambda: stopped.append(True))
     before = snapshot(previous_marts)
     warehouse = tmp_path / "warehouse.duckdb"
 
@@ -100,18 +101,16 @@ def test_a_failed_dbt_build_publishes_nothing(
 
     assert code == EXIT_CHECK_FAILED
     err = capsys.readouterr().err
-    assert "dbt build (dbt_models) failed: customer_rfm: error boom" in err
+    assert "step raw_sources failed: RuntimeError: landing failed: no space left" in err
     assert "nothing was published" in err
-    assert "dbt_models: started" in err  # progress on stderr
     assert snapshot(previous_marts) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("warehouse_marts")) == [
         "warehouse_marts"
     ]
     assert not warehouse.exists()  # the loaded sources stay in the work copy, unpublished
-    assert len(dbt_calls) == 1 and "--exclude" in dbt_calls[0]
-    assert spark.stopped
-    history = tmp_path / "spark" / "assignments" / "account_assignment_history"
-    assert list(history.iterdir()) == []
+    assert stopped == [True]
+    assert [p.name for p in history.folder.iterdir()] == ["2026-06-30.parquet"]
+    assert history.path(JUNE).read_bytes() == b"june"
 
 
 def test_missing_java_is_a_usage_error(
@@ -133,25 +132,30 @@ def test_spark_options_need_the_spark_engine(
 ) -> None:
     args = ["run", "--sources", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]
     assert main([*args, "--marts-out", str(tmp_path / "m")]) == EXIT_USAGE
-    assert "--marts-out is an option of --engine spark" in capsys.readouterr().err
+    assert "--marts-out: options of --engine spark" in capsys.readouterr().err
+    assert main([*args, "--spark-master", "spark://h:7077"]) == EXIT_USAGE
+    assert "--spark-master: options of --engine spark" in capsys.readouterr().err
 
 
 def test_default_parquet_copy_is_beside_the_warehouse() -> None:
-    assert spark_run.default_marts_out(Path("/data/shop.duckdb")) == Path("/data/shop_marts")
+    assert default_marts_out(Path("/data/shop.duckdb")) == Path("/data/shop_marts")
 
 
 def test_a_failed_export_keeps_the_previous_set(tmp_path: Path, previous_marts: Path) -> None:
     before = snapshot(previous_marts)
     spark = FakeSpark(tables=["customer_rfm", "customers"], fail_on="customers")
+    building = tmp_path / "warehouse_marts.building"
     with pytest.raises(RuntimeError, match="writing"):
-        export_marts(spark, previous_marts)  # type: ignore[arg-type]
+        write_marts(spark, building)  # type: ignore[arg-type]
     assert snapshot(previous_marts) == before
     assert [p.name for p in tmp_path.iterdir()] == ["warehouse_marts"]
 
 
 def test_an_export_replaces_the_set_whole(tmp_path: Path, previous_marts: Path) -> None:
     spark = FakeSpark(tables=["customer_rfm"])
-    assert export_marts(spark, previous_marts) == ["customer_rfm"]  # type: ignore[arg-type]
+    building = tmp_path / "warehouse_marts.building"
+    assert write_marts(spark, building) == ["customer_rfm"]  # type: ignore[arg-type]
+    swap_in(building, previous_marts)
     assert snapshot(previous_marts) == {"customer_rfm/part-0.parquet": b"new"}
     assert [p.name for p in tmp_path.iterdir()] == ["warehouse_marts"]
 

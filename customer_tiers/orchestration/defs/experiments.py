@@ -2,7 +2,7 @@
 
 After the dbt build that appends this run's rows to `marts.action_ledger`, the cohorts whose
 measurement window has ended are compared, treated against held-out customers
-(customer_tiers/experiments, which the Spark engine runs too). SQL joins the ledger to the
+(customer_tiers/experiments), in either engine. SQL joins the ledger to the
 orders of each window and hands Python one row per cohort member, never the order lines.
 The table is rebuilt whole on every run: the ledger is the history, the effects follow from it.
 """
@@ -10,13 +10,13 @@ The table is rebuilt whole on every run: the ledger is the history, the effects 
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from customer_tiers.experiments.effects import MEMBER_COLUMNS
-from customer_tiers.experiments.members import effects_table, ledger_exists, members_sql
+from customer_tiers.experiments.members import LEDGER_TABLE, effects_table, members_sql
 from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.resources import WarehouseResource
 
 LEDGER_KEY = dg.AssetKey(["marts", "action_ledger"])
@@ -24,32 +24,20 @@ ORDERS_KEY = dg.AssetKey(["staging", "stg_shop__orders"])
 EFFECTS_KEY = dg.AssetKey(["marts", "action_effects"])
 
 
-def compute_effects(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """This run's action_effects from the ledger and orders of the warehouse `con` opens."""
+def compute_effects(engine: Engine, warehouse: WarehouseResource) -> pa.Table:
+    """This run's action_effects from the ledger and orders the engine holds."""
     experiments = load_config().actions.experiments
-    if not ledger_exists(con):  # a build without the ledger (dbt nodes left out) measures nothing
-        return effects_table(
-            pd.DataFrame(columns=list(MEMBER_COLUMNS)),
-            holdout_share=experiments.holdout_share,
-            window_days=experiments.window_days,
+    # a build without the ledger (dbt nodes left out) measures nothing
+    members = (
+        engine.read_arrow(warehouse, members_sql(experiments.window_days)).to_pandas(
+            date_as_object=True
         )
-    members = con.sql(members_sql(experiments.window_days)).to_arrow_table()
-    return effects_table(
-        members.to_pandas(date_as_object=True),
-        holdout_share=experiments.holdout_share,
-        window_days=experiments.window_days,
+        if engine.table_exists(warehouse, LEDGER_TABLE)
+        else pd.DataFrame(columns=list(MEMBER_COLUMNS))
     )
-
-
-def write_effects(con: duckdb.DuckDBPyConnection, effects: pa.Table) -> None:
-    con.register("incoming_effects", effects)
-    try:
-        con.execute("create schema if not exists marts")
-        con.execute(
-            "create or replace table marts.action_effects as select * from incoming_effects"
-        )
-    finally:
-        con.unregister("incoming_effects")
+    return effects_table(
+        members, holdout_share=experiments.holdout_share, window_days=experiments.window_days
+    )
 
 
 def describe(effects: pa.Table) -> str:
@@ -79,11 +67,10 @@ def describe(effects: pa.Table) -> str:
     ),
 )
 def action_effects(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, engine: Engine
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        effects = compute_effects(con)
-        write_effects(con, effects)
+    effects = compute_effects(engine, warehouse)
+    engine.write_table(warehouse, "marts", "action_effects", effects)
     line = describe(effects)
     if any(row["srm_flag"] for row in effects.to_pylist()):
         context.log.warning(line)

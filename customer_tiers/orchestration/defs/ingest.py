@@ -11,6 +11,7 @@ from customer_tiers.ingest.landing import SourceSync, sync_source
 from customer_tiers.ingest.loader import write_load_audit
 from customer_tiers.ingest.sources import SOURCES, SourceSpec
 from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.resources import SourcesResource, WarehouseResource
 
 
@@ -89,9 +90,11 @@ def raw_sources(
     config: IngestConfig,
     warehouse: WarehouseResource,
     sources: SourcesResource,
+    engine: Engine,
 ) -> Iterator[dg.MaterializeResult]:
     """Start a fresh work copy of the warehouse and bring every selected source up to date:
-    new and changed files are loaded, files loaded before unchanged are skipped."""
+    new and changed files are loaded, files loaded before unchanged are skipped. Then the
+    engine makes the raw tables readable where it builds (Spark lands them)."""
     run_id = context.run.run_id
     loaded_at = datetime.now(UTC)
     warehouse.start_build()
@@ -114,6 +117,7 @@ def raw_sources(
                 context.log.warning(f"{spec.name}: {name} not loaded: {why}")
             syncs.append(sync)
         write_load_audit(con, [r for sync in syncs for r in sync.results], run_id, loaded_at)
+    engine.sources_loaded(warehouse, context.log)
     for sync in syncs:
         yield dg.MaterializeResult(asset_key=raw_key(sync.source), metadata=_metadata(sync))
 

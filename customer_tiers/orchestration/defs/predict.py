@@ -1,9 +1,9 @@
 """Predict: backtest the purchase models, fit the one in use and Gamma-Gamma, write the predictions.
 
 The summary (one row per customer, four numbers) is built in SQL by dbt; only that summary
-comes into Python, never the order lines. The fits (orchestration/clv_fit.py, which the Spark
-engine runs too) give the parameters, the per-customer predictions and the holdout table; they
-go back to DuckDB schema `predictions`, which dbt reads as a source.
+comes into Python, never the order lines. The fits (orchestration/clv_fit.py) give the
+parameters, the per-customer predictions and the holdout table; the engine stores them as
+schema `predictions`, which dbt reads as a source.
 """
 
 import time
@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
-import numpy as np
 import pyarrow as pa
 
 from customer_tiers.orchestration.clv_backtest import BACKTEST_SQL, WINDOW_SQL, run_backtest
-from customer_tiers.orchestration.clv_fit import AS_OF_SQL, NO_CUSTOMERS, SUMMARY_SQL, fit_clv
+from customer_tiers.orchestration.clv_fit import (
+    AS_OF_SQL,
+    NO_CUSTOMERS,
+    SUMMARY_SQL,
+    fit_clv,
+    summary_arrays,
+)
 from customer_tiers.orchestration.config import load_config
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.plots import line_chart_svg
 from customer_tiers.orchestration.resources import WarehouseResource
 
@@ -30,10 +35,6 @@ HOLDOUT_TABLE_KEY = dg.AssetKey(["predictions", "clv_holdout"])
 BACKTEST_SUMMARY_KEY = dg.AssetKey(["intermediate", "int_customers_backtest_summarized"])
 BACKTEST_WINDOW_KEY = dg.AssetKey(["intermediate", "int_clv_backtest_windowed"])
 BACKTEST_KEY = dg.AssetKey(["predictions", "clv_backtest"])
-
-
-def _read_summary(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
-    return con.execute(SUMMARY_SQL).fetchnumpy()
 
 
 def holdout_plot_path(warehouse: WarehouseResource, as_of: Any) -> Path:
@@ -56,14 +57,6 @@ def write_holdout_plot(path: Path, holdout: pa.Table) -> None:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(svg, encoding="utf-8")
-
-
-def _write(con: duckdb.DuckDBPyConnection, table_name: str, table: pa.Table) -> None:
-    con.register("incoming", table)
-    try:
-        con.execute(f"create or replace table predictions.{table_name} as select * from incoming")
-    finally:
-        con.unregister("incoming")
 
 
 def _params_markdown(rows: list[dict[str, Any]]) -> str:
@@ -126,16 +119,13 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
     ],
 )
 def clv_predictions(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, engine: Engine
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     clv = load_config().clv
-    with warehouse.connect(read_only=True) as con:
-        data = _read_summary(con)
-        [(as_of,)] = con.execute(AS_OF_SQL).fetchall()
-        backtest_data = con.execute(BACKTEST_SQL).fetchnumpy()
-        cursor = con.execute(WINDOW_SQL)
-        names = [column[0] for column in cursor.description]
-        window = dict(zip(names, cursor.fetchone() or (), strict=True))
+    data = summary_arrays(engine.read_arrow(warehouse, SUMMARY_SQL))
+    [as_of] = engine.read_arrow(warehouse, AS_OF_SQL).column(0).to_pylist()
+    backtest_data = summary_arrays(engine.read_arrow(warehouse, BACKTEST_SQL))
+    [window] = engine.read_arrow(warehouse, WINDOW_SQL).to_pylist()
     customers = len(data["customer_id"])
     context.log.info(f"backtesting and fitting the CLV models on {customers:,} customers")
     if customers == 0:
@@ -153,12 +143,13 @@ def clv_predictions(
         context.log.info(fit.describe())
     else:
         context.log.warning(fit.describe())
-    with warehouse.connect() as con:
-        con.execute("create schema if not exists predictions")
-        _write(con, "customer_clv", fit.predictions)
-        _write(con, "clv_model_params", fit.params)
-        _write(con, "clv_holdout", holdout)
-        _write(con, "clv_backtest", backtest.table)
+    for table, rows in (
+        ("customer_clv", fit.predictions),
+        ("clv_model_params", fit.params),
+        ("clv_holdout", holdout),
+        ("clv_backtest", backtest.table),
+    ):
+        engine.write_table(warehouse, "predictions", table, rows)
     yield dg.MaterializeResult(
         asset_key=CUSTOMER_CLV_KEY, metadata={"dagster/row_count": customers}
     )

@@ -6,6 +6,7 @@ import dagster as dg
 
 from customer_tiers.orchestration.defs.experiments import EFFECTS_KEY
 from customer_tiers.orchestration.defs.transform import MART_KEYS
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.resources import WarehouseResource
 from customer_tiers.orchestration.summary import RunSummary, read_summary
 
@@ -52,17 +53,18 @@ def summary_metadata(summary: RunSummary) -> dict[str, Any]:
     group_name="serve",
     deps=[*MART_KEYS, EFFECTS_KEY],
     kinds={"duckdb"},
-    description="The warehouse file BI tools read. Replaced in one rename by the freshly built "
-    "work copy, only after every blocking check and dbt test of the run passed.",
+    description="The warehouse file BI tools read (and, on Spark, the marts' Parquet copy). "
+    "Replaced in one rename by the freshly built work copy, only after every blocking check and "
+    "dbt test of the run passed.",
 )
 def published_warehouse(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, engine: Engine
 ) -> dg.MaterializeResult:
     # Everything that can fail happens before the swap: after it, the run has published.
-    work = warehouse.seal()
+    work = engine.seal(warehouse, context.log)
     summary = read_summary(work, context.run.run_id)
     size = work.stat().st_size
-    path = warehouse.swap()
+    path = engine.swap(warehouse)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),

@@ -16,10 +16,11 @@ from typing import Any
 import dagster as dg
 
 from customer_tiers.expectations.data_docs import write_data_docs
-from customer_tiers.expectations.runner import SuiteOutcome, results_to_rows, validate_source
+from customer_tiers.expectations.runner import SuiteOutcome, results_to_rows
 from customer_tiers.ingest.sources import SOURCES
 from customer_tiers.orchestration.config import load_config
 from customer_tiers.orchestration.defs.ingest import raw_key
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.gates import after_latest_order, quarantine_share
 from customer_tiers.orchestration.resources import WarehouseResource
 
@@ -111,9 +112,9 @@ def _expectations_check(source: str) -> dg.AssetChecksDefinition:
         "expectations of severity error block the run; warnings are reported.",
     )
     def _check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, engine: Engine
     ) -> dg.AssetCheckResult:
-        outcome = validate_source(warehouse.work_path, source)
+        outcome = engine.validate_source(warehouse, source)
         store_validation_results(warehouse, outcome, context.run.run_id)
         errors = outcome.failures("error")
         warnings = outcome.failures("warning")

@@ -21,6 +21,7 @@ from customer_tiers.orchestration.dbt_invoke import (
     event_message,
     stream_build,
 )
+from customer_tiers.orchestration.engine import Engine
 from customer_tiers.orchestration.project import (
     build_args,
     dbt_project,
@@ -59,6 +60,9 @@ class TransformConfig(dg.Config):
     # Rebuild the incremental models (staging of the fact sources) from raw; the history marts
     # are never rebuilt (full_refresh: false in their config).
     full_refresh: bool = False
+    # dbt nodes left out of the build besides the step's own exclusion, e.g. "test_type:data"
+    # (`tiers run --dbt-exclude`, for tests and debugging: a production run builds everything)
+    exclude: str | None = None
 
 
 # The project is built in three dbt invocations around two Python assets that write tables dbt
@@ -81,14 +85,16 @@ def _dbt_build_assets(name: str, **selection: str) -> dg.AssetsDefinition:
     def _assets(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
+        engine: Engine,
         config: TransformConfig,
     ) -> Iterator[Any]:
         warehouse.ensure_build()
         as_of = date.fromisoformat(config.as_of) if config.as_of else None
         # the date reaches the models through the environment (AS_OF_ENV), not the vars, so
         # every analysis date shares one parse
-        manifest = parsed_manifest(as_of)
-        args = ["build", *build_args(name), *_selection(context)]
+        manifest = parsed_manifest(as_of, engine.dbt_target)
+        selection = _with_exclusion(_selection(context), config.exclude)
+        args = ["build", *build_args(name, engine.dbt_target), *selection]
         yield from _stream_build(
             context, args + (["--full-refresh"] if config.full_refresh else []), manifest
         )
@@ -122,6 +128,16 @@ def _selection(context: dg.AssetExecutionContext) -> list[str]:
         current_dbt_indirect_selection_env=None,
     )
     return args + (["--indirect-selection", indirect] if indirect else [])
+
+
+def _with_exclusion(selection: list[str], exclude: str | None) -> list[str]:
+    """`selection` with `exclude`'s selectors added to its --exclude (one flag holds them)."""
+    if not exclude:
+        return selection
+    if "--exclude" not in selection:
+        return [*selection, "--exclude", *exclude.split()]
+    at = selection.index("--exclude") + 2
+    return [*selection[:at], *exclude.split(), *selection[at:]]
 
 
 def _stream_build(
