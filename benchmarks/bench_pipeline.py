@@ -390,6 +390,8 @@ RFM_ABC_SELECT = (
     "int_order_lines_costed",
     "int_orders_summarized",
     "int_customers_summarized",
+    "int_customers_rfm_scored",
+    "int_customers_abc_classified",
     "customer_rfm",
     "customer_abc",
 )

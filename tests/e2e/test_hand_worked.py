@@ -219,7 +219,8 @@ def test_abc_threshold_mode_through_tiers_dbt(warehouse: Path, tmp_path: Path) -
     )
     tiers = [sys.executable, "-m", "customer_tiers.orchestration.cli"]
     command = [*tiers, "dbt", "--warehouse", str(copy), "--as-of", AS_OF.isoformat()]
-    command += ["--config", str(override), "--", "run", "--select", "customer_abc"]
+    command += ["--config", str(override), "--", "run"]
+    command += ["--select", "int_customers_abc_classified", "customer_abc"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:]
     rows = query(
