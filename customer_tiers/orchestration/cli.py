@@ -29,7 +29,7 @@ def _parse_date(text: str) -> date:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from customer_tiers.orchestration.engine import engine_for
+    from customer_tiers.orchestration.definitions import engine_for
     from customer_tiers.orchestration.pipeline import run_pipeline
     from customer_tiers.orchestration.summary import format_summary, read_summary
 

@@ -19,9 +19,19 @@ from customer_tiers.orchestration.defs import (
     sensors,
     transform,
 )
-from customer_tiers.orchestration.engine import Engine, engine_for
+from customer_tiers.orchestration.engine import DuckDBEngine, Engine
+from customer_tiers.orchestration.engine_spark import SparkEngine
 from customer_tiers.orchestration.logging import compact_console
 from customer_tiers.orchestration.resources import SourcesResource, WarehouseResource
+
+
+def engine_for(name: str, **options: str) -> Engine:
+    """The engine resource of `tiers run --engine NAME` (duckdb or spark)."""
+    if name == "spark":
+        return SparkEngine(**options)
+    if options:
+        raise ValueError(f"options {sorted(options)} are options of the Spark engine")
+    return DuckDBEngine()
 
 
 def definitions_for(engine: Engine) -> dg.Definitions:

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from customer_tiers.orchestration.resources import WarehouseResource
 
 ASSIGNMENT_HISTORY = "assignments.account_assignment_history"
-ENGINES = ("duckdb", "spark")  # the choices of `tiers run --engine`
 
 _CREATE_HISTORY = f"""
 create schema if not exists assignments;
@@ -135,14 +134,3 @@ class Engine(dg.ConfigurableResource):
 
 class DuckDBEngine(Engine):
     """dbt builds in the warehouse's work copy; the Python steps read and write it."""
-
-
-def engine_for(name: str, **options: str) -> Engine:
-    """The engine resource of `tiers run --engine NAME`."""
-    if name == "spark":
-        from customer_tiers.orchestration.engine_spark import SparkEngine
-
-        return SparkEngine(**options)
-    if options:
-        raise ValueError(f"options {sorted(options)} are options of the Spark engine")
-    return DuckDBEngine()

@@ -29,7 +29,7 @@ ASSIGNMENT_KEY = dg.AssetKey(["assignments", "account_assignment"])
 @dg.asset(
     key=ASSIGNMENT_KEY,
     deps=[TIERED_KEY, STAFF_KEY],
-    group_name="assignments",
+    group_name="assignment",
     kinds={"python", "duckdb"},
     description=(
         "Account manager of every customer who is not churned: within capacity, balanced by "

@@ -58,7 +58,7 @@ def describe(effects: pa.Table) -> str:
 @dg.asset(
     key=EFFECTS_KEY,
     deps=[LEDGER_KEY, ORDERS_KEY],
-    group_name="marts",
+    group_name="tiers",
     kinds={"python", "duckdb"},
     description=(
         "Effect of each experiment's action per cohort and pooled: purchase rates of treated and "

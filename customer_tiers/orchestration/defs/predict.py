@@ -73,14 +73,14 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
         dg.AssetSpec(
             CUSTOMER_CLV_KEY,
             deps=[SUMMARY_KEY],
-            group_name="predictions",
+            group_name="clv",
             kinds={"python", "duckdb"},
             description="P(alive), expected purchases and value, predicted CLV with its interval.",
         ),
         dg.AssetSpec(
             PARAMS_KEY,
             deps=[SUMMARY_KEY],
-            group_name="predictions",
+            group_name="clv",
             kinds={"python", "duckdb"},
             description="Every fitted model's parameters and log-likelihood, the one in use "
             "marked.",
@@ -88,14 +88,14 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
         dg.AssetSpec(
             HOLDOUT_TABLE_KEY,
             deps=[SUMMARY_KEY, HOLDOUT_KEY],
-            group_name="predictions",
+            group_name="clv",
             kinds={"python", "duckdb"},
             description="Actual against expected repeat purchases after as_of, by frequency.",
         ),
         dg.AssetSpec(
             BACKTEST_KEY,
             deps=[BACKTEST_SUMMARY_KEY, BACKTEST_WINDOW_KEY],
-            group_name="predictions",
+            group_name="clv",
             kinds={"python", "duckdb"},
             description="The models refitted as of as_of - holdout_days and checked on the days "
             "up to as_of: accuracy, ranking, calibration, interval coverage, model comparison.",

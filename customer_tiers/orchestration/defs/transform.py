@@ -32,9 +32,14 @@ from customer_tiers.orchestration.resources import WarehouseResource
 
 ensure_manifest()
 
+LAYERED = frozenset({"intermediate", "marts"})  # dbt folders whose subfolders are domains
+
 
 class TiersDbtTranslator(DagsterDbtTranslator):
-    """Models keyed by schema and name (marts/customer_rfm), grouped by their folder.
+    """Models keyed by schema and name (marts/customer_rfm), grouped by their domain: the folder
+    under intermediate/ or marts/ (segmentation, clv, voice, tiers, ...), else the layer
+    (staging, quality), so a domain's intermediate models and marts sit in one group, with the
+    Python steps of the domain (defs/predict.py: clv; defs/assign.py: assignment).
 
     Sources keep the asset key of the ingest asset that loads them (meta.dagster.asset_key in
     _shop__sources.yml), so Dagster draws one lineage graph from file to mart.
@@ -47,6 +52,8 @@ class TiersDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
+        if len(fqn) > 3 and fqn[1] in LAYERED:
+            return fqn[2]
         return fqn[1] if len(fqn) > 2 else "transform"
 
 
