@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from customer_tiers.orchestration.resources import WarehouseResource
 
 ASSIGNMENT_HISTORY = "assignments.account_assignment_history"
+ENGINES = ("duckdb", "spark")  # `tiers run --engine`: definitions.engine_for makes each
 
 _CREATE_HISTORY = f"""
 create schema if not exists assignments;

@@ -7,7 +7,9 @@ and nothing below it imports it back.
 
 from __future__ import annotations
 
+import argparse
 import ast
+import typing
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,30 @@ def test_nothing_imports_the_cli() -> None:
         m for m, targets in graph.items() if "customer_tiers.orchestration.cli" in targets
     )
     assert importers == []
+
+
+def _choices(command: str, option: str) -> tuple[str, ...]:
+    from customer_tiers.orchestration.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    action = next(a for a in subparsers.choices[command]._actions if option in a.option_strings)
+    return tuple(action.choices or ())
+
+
+def test_the_cli_choices_are_their_owners_values() -> None:
+    """The CLI writes its option choices out (importing their modules would cost `tiers` a
+    second or two of start-up on every command); each must be its owner's list."""
+    from customer_tiers.ingest.demo_data import ENCODINGS
+    from customer_tiers.orchestration.backfill import EVERY_CHOICES
+    from customer_tiers.orchestration.engine import ENGINES
+    from customer_tiers.orchestration.export import FORMATS
+    from customer_tiers.orchestration.report.text import LANGS
+    from customer_tiers.orchestration.worklists import Lang
+
+    assert _choices("demo-data", "--encoding") == ENCODINGS
+    assert _choices("run", "--engine") == ENGINES
+    assert _choices("backfill", "--every") == EVERY_CHOICES
+    assert _choices("export", "--format") == FORMATS
+    assert _choices("report", "--lang") == LANGS
+    assert _choices("worklists", "--lang") == typing.get_args(Lang)
