@@ -1,9 +1,9 @@
 """One run's account assignment: the manager each customer has now, then the balancing.
 
-Engine-neutral: the DuckDB asset (orchestration/defs/assign.py) and the Spark run
-(orchestration/spark_run.py) read the same three inputs with the portable SQL below (the
-tiered customers, the managers, the previous analysis date's assignment), hand them over as
-pandas frames and store the rows `assign_run` returns as that date's assignment history.
+Engine-neutral: the Dagster asset (orchestration/defs/assign.py) reads the same three inputs
+on either engine with the portable SQL below (the tiered customers, the managers, the previous
+analysis date's assignment), hands them over as pandas frames and has the engine store the rows
+`assign_run` returns as that date's assignment history.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from customer_tiers.assignment.balance import assign_accounts
 
-# The assignment history, as stored per analysis date (DuckDB: orchestration/defs/assign.py;
-# Spark: one Parquet file per date, orchestration/spark_run.py).
+# The assignment history, as stored per analysis date (DuckDB: a table of the warehouse,
+# orchestration/engine.py; Spark: one Parquet file per date, orchestration/engine_spark.py).
 HISTORY_SCHEMA = pa.schema(
     [
         ("as_of", pa.date32()),

@@ -1,7 +1,7 @@
 """Experiments on the actions: held-out control groups and the measured effect of each action.
 
-Pure functions on pandas DataFrames (no warehouse, no clock), used by both engines: the
-DuckDB asset (orchestration/defs/experiments.py) and the Spark run (orchestration/spark_run.py).
+Pure functions on pandas DataFrames (no warehouse, no clock), used by both engines through the
+Dagster asset (orchestration/defs/experiments.py), which reads and writes through the engine.
 """
 
 from customer_tiers.experiments.effects import (

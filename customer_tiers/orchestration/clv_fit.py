@@ -6,9 +6,9 @@ never the order lines). `fit_clv` runs the backtest (clv_backtest.py), takes the
 of `clv.model` (auto: the backtest's best holdout log-likelihood; BG/NBD when the backtest is
 skipped), fits it and Gamma-Gamma as of as_of and returns the tables dbt reads as sources
 `predictions.*`: per-customer predictions, every fitted model's parameters, the holdout
-comparison and the backtest. The DuckDB engine writes them
-from the Dagster asset (orchestration/defs/predict.py), the Spark engine as Parquet-backed
-Spark tables (orchestration/spark_run.py).
+comparison and the backtest. The Dagster asset (orchestration/defs/predict.py) hands them to
+the run's engine, which writes them as tables of the DuckDB work copy (orchestration/engine.py)
+or as Parquet-backed Spark tables (orchestration/engine_spark.py).
 """
 
 from __future__ import annotations
