@@ -31,9 +31,14 @@ class _CompactFormatter(logging.Formatter):
         return f"{clock} {step}: {message}"
 
 
-# Dagster's line for each step left out after a failure (a plain error, no event): one per
-# downstream step, dozens after an early failure, burying the failure itself.
-_ABANDONED = "Not executing."
+# Dagster's plain lines (no event) that come by the dozen and bury what matters: one per step
+# left out after a failure, and, when dbt nodes are left out (--dbt-exclude), one per check
+# without a result and per model not built.
+_DETAIL = (
+    "Not executing.",
+    "will proceed without gating",
+    "did not yield or return expected outputs",
+)
 
 
 class _StageLines(logging.Filter):
@@ -50,7 +55,8 @@ class _StageLines(logging.Filter):
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         event = meta.get("dagster_event")
         if event is None:
-            return record.levelno >= self.level and not record.getMessage().endswith(_ABANDONED)
+            message = record.getMessage()
+            return record.levelno >= self.level and not any(part in message for part in _DETAIL)
         if event.event_type_value == "STEP_FAILURE":
             return True
         if event.event_type_value == "STEP_SUCCESS":
