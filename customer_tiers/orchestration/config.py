@@ -159,6 +159,9 @@ class ChurnLevel(_Strict):
     name: str
     p_alive_below: float = Field(ge=0, le=1)
     overdue_factor: float = Field(gt=0)
+    # P(at least one purchase in the next 90 days) below this also meets the level; 0 (the
+    # default) switches the test off. A customer without a prediction never meets it.
+    p_purchase_90d_below: float = Field(default=0.0, ge=0, le=1)
     act_within_days: int = Field(ge=0)
 
 
@@ -292,10 +295,27 @@ class StageLabel(_Strict):
     label_zh: str
 
 
+class PurchaseChanceLimits(_Strict):
+    """P(at least one purchase in the next 90 days) below which a customer is in the stage,
+    whatever the days since the last order (0 switches a stage's test off)."""
+
+    at_risk: float = Field(default=0.15, ge=0, le=1)
+    dormant: float = Field(default=0.08, ge=0, le=1)
+    churned: float = Field(default=0.03, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PurchaseChanceLimits:
+        limits = [self.at_risk, self.dormant, self.churned]
+        if limits != sorted(limits, reverse=True):
+            raise ValueError(f"need at_risk >= dormant >= churned, found {limits}")
+        return self
+
+
 class LifecycleConfig(_Strict):
     new_within_days: int = Field(ge=0)
     overdue: dict[OverdueStage, OverdueLimit]
     churned_p_alive_below: float = Field(ge=0, le=1)
+    p_purchase_90d_below: PurchaseChanceLimits = PurchaseChanceLimits()
     loyal: LoyalRule
     labels: list[StageLabel]
 

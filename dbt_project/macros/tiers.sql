@@ -125,3 +125,18 @@
         )
     end
 {%- endmacro %}
+
+
+{#- A churn level's test (config churn.levels): P(alive) below p_alive_below, days since the
+    last purchase above overdue_factor x the expected days between purchases, or (when
+    p_purchase_90d_below > 0) the chance of any purchase in the next 90 days below it. A
+    customer without a prediction meets only the days test. -#}
+{% macro churn_level_test(level) -%}
+    (
+        p_alive < {{ level.p_alive_below }}
+        or days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
+        {%- if level.p_purchase_90d_below > 0 %}
+            or p_purchase_90d < {{ level.p_purchase_90d_below }}
+        {%- endif %}
+    )
+{%- endmacro %}

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from customer_tiers.orchestration.config import ConfigError, load_config, resolve_playbooks
+from customer_tiers.orchestration.config import (
+    ConfigError,
+    PurchaseChanceLimits,
+    load_config,
+    resolve_playbooks,
+)
 
 
 def _override(tmp_path: Path, text: str) -> Path:
@@ -80,6 +85,37 @@ def test_renamed_tiers_need_their_own_playbooks(tmp_path: Path) -> None:
     assert member_new["contact_every_days"] == 14  # no cadence of its own: the stage's cap
 
 
+def test_purchase_chance_rules_default_when_left_out(tmp_path: Path) -> None:
+    """The shipped file sets the purchase-chance thresholds; a file without them still runs:
+    a churn level without p_purchase_90d_below has the test off (0), and a lifecycle section
+    without it takes the documented defaults 0.15 / 0.08 / 0.03 (an override file merges
+    into the shipped one, so the defaults are checked on the class)."""
+    assert PurchaseChanceLimits().model_dump() == {
+        "at_risk": 0.15,
+        "dormant": 0.08,
+        "churned": 0.03,
+    }
+    shipped = load_config().dbt_vars(None)["tiers"]
+    assert [lv["p_purchase_90d_below"] for lv in shipped["churn"]["levels"]] == [0.1, 0.2]
+    assert shipped["lifecycle"]["p_purchase_90d_below"] == {
+        "at_risk": 0.15,
+        "dormant": 0.08,
+        "churned": 0.03,
+    }
+    text = (
+        "churn:\n  levels:\n"
+        "    - {name: high, p_alive_below: 0.3, overdue_factor: 3, act_within_days: 7}\n"
+        "lifecycle:\n  p_purchase_90d_below: {at_risk: 0.2}\n"
+    )
+    tiers = load_config(_override(tmp_path, text)).dbt_vars(None)["tiers"]
+    assert tiers["churn"]["levels"][0]["p_purchase_90d_below"] == 0.0
+    assert tiers["lifecycle"]["p_purchase_90d_below"] == {
+        "at_risk": 0.2,
+        "dormant": 0.08,
+        "churned": 0.03,
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -101,6 +137,20 @@ def test_renamed_tiers_need_their_own_playbooks(tmp_path: Path) -> None:
             r"lifecycle.overdue.\*.factor: need at_risk <= dormant <= churned",
         ),
         ("lifecycle:\n  labels: []\n", "need exactly one label per stage"),
+        (
+            "lifecycle:\n  p_purchase_90d_below: {at_risk: 0.05, dormant: 0.08}\n",
+            r"lifecycle.p_purchase_90d_below: need at_risk >= dormant >= churned, "
+            r"found \[0.05, 0.08, 0.03\]",
+        ),
+        (
+            "lifecycle:\n  p_purchase_90d_below: {churned: 1.5}\n",
+            "lifecycle.p_purchase_90d_below.churned: Input should be less than or equal to 1",
+        ),
+        (
+            "churn:\n  levels:\n    - {name: high, p_alive_below: 0.3, overdue_factor: 3, "
+            "p_purchase_90d_below: -0.1, act_within_days: 7}\n",
+            "churn.levels.0.p_purchase_90d_below: Input should be greater than or equal to 0",
+        ),
         ("tiers:\n  levels:\n    - {name: none, label_zh: 无, weight: 1}\n", "'none' is reserved"),
         ("groups:\n  age_band_starts: [30, 20]\n", "need increasing ages"),
     ],

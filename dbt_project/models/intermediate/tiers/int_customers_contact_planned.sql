@@ -2,8 +2,10 @@
 -- analysis date (config/tiers.yml: churn, playbooks, voice, actions; docs/actions.md).
 -- churn_watchlist, care_calendar, detractor_followups, customer_tiers and customer_actions all
 -- read it, so they cannot disagree.
---   watch list  the first churn level whose test the customer meets (P(alive) below, or days
---               since the last purchase above factor x their expected gap); a customer in the
+--   watch list  the first churn level whose test the customer meets (P(alive) below, days
+--               since the last purchase above factor x their expected gap, or the chance of
+--               any purchase in the next 90 days below the level's p_purchase_90d_below; a
+--               customer without a fit meets only the days test); a customer in the
 --               lifecycle stages at_risk, dormant or churned meets at least the last level
 --   decision    stop_contact stage: let_go; value at stake x lift x margin below the action's
 --               cost: let_go; no account manager: unassigned; else reactivation (dormant) or
@@ -108,6 +110,7 @@ joined as (
         end as account_manager_id,
         assignments.assignment_reason,
         clv.p_alive,
+        clv.p_purchase_90d,
         clv.days_since_last_order,
         clv.expected_days_between_orders,
         clv.predicted_clv_365d,
@@ -134,10 +137,7 @@ leveled as (
         *,
         case
             {%- for level in churn.levels %}
-                when
-                    p_alive < {{ level.p_alive_below }}
-                    or days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
-                    then {{ sql_string(level.name) }}
+                when {{ churn_level_test(level) }} then {{ sql_string(level.name) }}
             {%- endfor %}
             when {{ is_one_of('lifecycle_stage', watch_stages) }} then {{ sql_string(last_level.name) }}
         end as risk_level,
@@ -150,16 +150,19 @@ leveled as (
                         days_since_last_order
                         || ' days since the last purchase > {{ level.overdue_factor }} x '
                         || round(expected_days_between_orders) || ' expected'
+                {%- if level.p_purchase_90d_below > 0 %}
+                    when p_purchase_90d < {{ level.p_purchase_90d_below }}
+                        then
+                            'P(purchase in 90 days) ' || round(p_purchase_90d, 3)
+                            || ' < {{ level.p_purchase_90d_below }}'
+                {%- endif %}
             {%- endfor %}
             when {{ is_one_of('lifecycle_stage', watch_stages) }}
                 then 'stage ' || lifecycle_stage || ': ' || lifecycle_reason
         end as risk_reason,
         case
             {%- for level in churn.levels %}
-                when
-                    p_alive < {{ level.p_alive_below }}
-                    or days_since_last_order > {{ level.overdue_factor }} * expected_days_between_orders
-                    then {{ level.act_within_days }}
+                when {{ churn_level_test(level) }} then {{ level.act_within_days }}
             {%- endfor %}
             when {{ is_one_of('lifecycle_stage', watch_stages) }} then {{ last_level.act_within_days }}
         end as act_within_days,

@@ -4,8 +4,13 @@
 -- days between orders from the purchase model in use (clv.model), as known at the last order
 -- (the silence since is not in it, so a one-time buyer's limit does not grow with the
 -- silence), kept within fixed bounds; without a model fit the fixed fallback limits apply.
+-- The model's chance of any purchase in the next 90 days below the stage's
+-- lifecycle.p_purchase_90d_below also puts a customer in the stage: it falls with the silence
+-- for every customer, also one with one order whose P(alive) stays 1 under BG/NBD; without a
+-- fit it is empty and only the day limits apply.
 
 {%- set life = cfg('lifecycle') %}
+{%- set chance = life.p_purchase_90d_below %}
 {%- set overdue_stages = ['churned', 'dormant', 'at_risk'] %}
 
 with
@@ -75,6 +80,7 @@ signals as (
             when clv.p_alive is not null then clv.expected_days_between_orders
         end as expected_days_between_orders,
         clv.p_alive,
+        clv.p_purchase_90d,
         clv.predicted_clv_365d,
         rfm.value_class,
         abc.abc_class,
@@ -111,7 +117,10 @@ staged as (
             when days_since_first_order <= {{ life.new_within_days }} then 'new'
             when p_alive < {{ life.churned_p_alive_below }} then 'churned'
             {%- for stage in overdue_stages %}
-                when days_since_last_order > {{ stage }}_after_days then '{{ stage }}'
+                when
+                    days_since_last_order > {{ stage }}_after_days
+                    or p_purchase_90d < {{ chance[stage] }}
+                    then '{{ stage }}'
             {%- endfor %}
             when frequency = 1 then 'one_time'
             when
@@ -166,6 +175,14 @@ explained as (
                         then
                             'P(alive) ' || round(p_alive, 3) || ' < '
                             || {{ life.churned_p_alive_below }}
+                    {%- for stage in overdue_stages %}
+                        when
+                            lifecycle_stage = '{{ stage }}'
+                            and not coalesce(days_since_last_order > {{ stage }}_after_days, false)
+                            then
+                                'P(purchase in 90 days) ' || round(p_purchase_90d, 3)
+                                || ' < {{ chance[stage] }}'
+                    {%- endfor %}
                     else
                         days_since_last_order || ' days since the last order > '
                         || cast(round(
