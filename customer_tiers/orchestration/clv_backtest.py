@@ -20,6 +20,7 @@ import pyarrow as pa
 from scipy.stats import spearmanr
 
 from customer_tiers import btyd
+from customer_tiers.orchestration import clv_tracking
 from customer_tiers.orchestration.config import ClvConfig
 
 MODELS: dict[str, Callable[..., btyd.FitResult]] = {
@@ -65,7 +66,8 @@ SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class Backtest:
-    """The backtest's table (marts.clv_backtest), the model comparison and the band warning."""
+    """The backtest's table (marts.clv_backtest), the model comparison, the band warning and
+    the expected half of the tracking plot (predictions.clv_tracking; empty when skipped)."""
 
     table: pa.Table
     holdout_log_likelihood: dict[str, float] = field(default_factory=dict)
@@ -73,6 +75,7 @@ class Backtest:
     skipped: str = ""  # why there is no backtest; "" when there is one
     out_of_band: str = ""  # the band warning; "" when predicted / actual is within it
     fits: dict[str, btyd.FitResult] = field(default_factory=dict)  # on the calibration sample
+    tracking: pa.Table = field(default_factory=clv_tracking.empty)
 
 
 def run_backtest(
@@ -200,7 +203,10 @@ def run_backtest(
         )
     warning = _band_warning(metrics, clv)
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    return Backtest(table, lls, best, "", warning, {**fits, "gamma_gamma": gg})
+    tracking = clv_tracking.tracking_table(
+        fit, in_use, t, base["as_of"], base["calibration_end"], base["holdout_days"]
+    )
+    return Backtest(table, lls, best, "", warning, {**fits, "gamma_gamma": gg}, tracking)
 
 
 def _calibration_end(window: Mapping[str, Any]) -> Any:

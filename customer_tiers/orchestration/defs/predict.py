@@ -35,6 +35,7 @@ HOLDOUT_TABLE_KEY = dg.AssetKey(["predictions", "clv_holdout"])
 BACKTEST_SUMMARY_KEY = dg.AssetKey(["intermediate", "int_customers_backtest_summarized"])
 BACKTEST_WINDOW_KEY = dg.AssetKey(["intermediate", "int_clv_backtest_windowed"])
 BACKTEST_KEY = dg.AssetKey(["predictions", "clv_backtest"])
+TRACKING_KEY = dg.AssetKey(["predictions", "clv_tracking"])
 
 
 def holdout_plot_path(warehouse: WarehouseResource, as_of: Any) -> Path:
@@ -100,6 +101,14 @@ def _params_markdown(rows: list[dict[str, Any]]) -> str:
             description="The models refitted as of as_of - holdout_days and checked on the days "
             "up to as_of: accuracy, ranking, calibration, interval coverage, model comparison.",
         ),
+        dg.AssetSpec(
+            TRACKING_KEY,
+            deps=[BACKTEST_SUMMARY_KEY, BACKTEST_WINDOW_KEY],
+            group_name="clv",
+            kinds={"python", "duckdb"},
+            description="The backtest's expected cumulative repeat purchases per week (the "
+            "tracking plot's model curve).",
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -148,6 +157,7 @@ def clv_predictions(
         ("clv_model_params", fit.params),
         ("clv_holdout", holdout),
         ("clv_backtest", backtest.table),
+        ("clv_tracking", backtest.tracking),
     ):
         engine.write_table(warehouse, "predictions", table, rows)
     yield dg.MaterializeResult(
@@ -168,6 +178,9 @@ def clv_predictions(
     yield dg.MaterializeResult(
         asset_key=BACKTEST_KEY,
         metadata={"dagster/row_count": backtest.table.num_rows, "model": fit.choice},
+    )
+    yield dg.MaterializeResult(
+        asset_key=TRACKING_KEY, metadata={"dagster/row_count": backtest.tracking.num_rows}
     )
     yield dg.AssetCheckResult(
         asset_key=BACKTEST_KEY,
