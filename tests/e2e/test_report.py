@@ -250,10 +250,52 @@ def test_backtest_charts_are_the_marts_deciles_and_p_alive_bands(
         con.close()
     skipped = dict(write_report(copy, tmp_path / "r.html").skipped)
     why = "this run has no CLV backtest (the holdout would be 12 days)"
-    assert skipped["deciles"] == skipped["calibration"] == why
+    assert skipped["deciles"] == skipped["calibration"] == skipped["tracking"] == why
     write_report(copy, tmp_path / "zh.html", lang="zh")
     zh = (tmp_path / "zh.html").read_text(encoding="utf-8")
-    assert zh.count("未绘制：本次运行没有 CLV 回测（the holdout would be 12 days）") == 2
+    assert zh.count("未绘制：本次运行没有 CLV 回测（the holdout would be 12 days）") == 3
+
+
+def test_tracking_chart_is_the_marts_weekly_series(
+    demo_run: tuple[Path, Path], en_page: Path, zh_page: Path
+) -> None:
+    """The tracking plot holds clv_tracking's two cumulative curves week by week, a marker on
+    the calibration end, and its note the values there and the holdout's increments."""
+    warehouse = demo_run[1]
+    rows = query(
+        warehouse,
+        "select week_end, period, customers, actual_cumulative_repeat_purchases, "
+        "expected_cumulative_repeat_purchases, calibration_end from marts.clv_tracking "
+        "order by week_index",
+    )
+    assert rows, "the demo's backtest has a tracking series"
+    tracking = chart(en_page, "tracking")
+    facts = tracking["facts"]
+    assert facts["week_end"] == [end.isoformat() for end, *_ in rows]
+    assert facts["actual_cumulative"] == [pytest.approx(a) for *_, a, _, _ in rows]
+    assert facts["expected_cumulative"] == [pytest.approx(e) for *_, e, _ in rows]
+    actual, expected = tracking["data"]
+    assert (actual["x"], actual["y"]) == (facts["week_end"], facts["actual_cumulative"])
+    assert expected["y"] == facts["expected_cumulative"]
+    # the marker and the note's split: the last calibration week ends on the calibration end
+    calibration_end = rows[0][-1]
+    [at_end] = [row for row in rows if row[0] == calibration_end]
+    assert at_end[1] == "calibration" and facts["calibration_end"] == calibration_end.isoformat()
+    assert tracking["layout"]["shapes"][0]["x0"] == calibration_end.isoformat()
+    # the cohort's repeat purchases up to the calibration end are the backtest's frequencies
+    (frequencies, cohort) = query(
+        warehouse,
+        "select sum(frequency), count(*) from intermediate.int_customers_backtest_summarized",
+    )[0]
+    assert (at_end[3], at_end[2], facts["customers"]) == (frequencies, cohort, cohort)
+    (holdout,) = query(
+        warehouse,
+        "select actual_purchases from marts.clv_backtest where section = 'overall'",
+    )[0]
+    assert facts["holdout_actual"] == pytest.approx(rows[-1][3] - at_end[3]) == holdout
+    words = f"{cohort:,} customers who had bought by the calibration end"
+    assert words in en_page.read_text(encoding="utf-8")
+    assert f"校准期结束（虚线）前已购买的 {cohort:,} 位客户" in zh_page.read_text(encoding="utf-8")
 
 
 def test_one_snapshot_migration_says_so(demo_run: tuple[Path, Path], tmp_path: Path) -> None:

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 
 from customer_tiers.orchestration.report.actions import actions_chart, effects_chart
 from customer_tiers.orchestration.report.base import Chart, Context, Skip
-from customer_tiers.orchestration.report.charts_backtest import calibration_chart, deciles_chart
+from customer_tiers.orchestration.report.charts_backtest import (
+    calibration_chart,
+    deciles_chart,
+    tracking_chart,
+)
 from customer_tiers.orchestration.report.charts_customers import (
     migration_chart,
     pareto_chart,
@@ -42,6 +46,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("clv", clv_chart),
     ChartSpec("deciles", deciles_chart),
     ChartSpec("calibration", calibration_chart),
+    ChartSpec("tracking", tracking_chart, wide=True),
     ChartSpec("churn", churn_chart, wide=True),
     ChartSpec("managers", managers_chart, wide=True),
     ChartSpec("actions", actions_chart, wide=True),

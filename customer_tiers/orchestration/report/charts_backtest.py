@@ -1,10 +1,9 @@
 """How well the run's own predictions held (issue 19, docs/clv_backtest.md): holdout revenue by
 decile of predicted value, actual against predicted, and the calibration of P(buying in the
-holdout) by P(alive) band against the diagonal. Both read marts.clv_backtest, whose models were
-refitted on the history up to the calibration end and checked on the holdout up to as_of.
-
-The tracking plot (cumulative repeat purchases per week, actual against predicted) is not here:
-no mart holds a weekly series, and the page draws only what the marts hold.
+holdout) by P(alive) band against the diagonal, both from marts.clv_backtest, whose models were
+refitted on the history up to the calibration end and checked on the holdout up to as_of; and
+the tracking plot from marts.clv_tracking: the calibration cohort's cumulative repeat purchases
+per week, actual against the refitted model's expectation, across calibration and holdout.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from customer_tiers.orchestration.report.base import (
 )
 
 BACKTEST = "clv_backtest"
+TRACKING = "clv_tracking"
 SKIP_PREFIX = "backtest skipped: "  # how clv_backtest.py starts the reason of section skipped
 
 
@@ -204,5 +204,89 @@ def calibration_chart(ctx: Context) -> Chart | Skip:
         "customers": customers,
         "predicted_share_buying": predicted,
         "observed_share_buying": observed,
+    }
+    return Chart(data, layout, note=f"{note} {window.says(ctx)}", facts=facts)
+
+
+def tracking_chart(ctx: Context) -> Chart | Skip:
+    window = _window(ctx, "overall")
+    if isinstance(window, Skip):
+        return window
+    if skip := ctx.missing(TRACKING):
+        return skip
+    rows = ctx.rows(
+        "select week_end, period, customers, actual_cumulative_repeat_purchases, "
+        "expected_cumulative_repeat_purchases from marts.clv_tracking order by week_index"
+    )
+    ends = [end.isoformat() for end, *_ in rows]
+    customers = [n for _, _, n, _, _ in rows]
+    actual = [float(a) for *_, a, _ in rows]
+    expected = [float(e) for *_, e in rows]
+    # the curves' values on the calibration end (the last calibration week ends on it)
+    at_end = max(i for i, (_, period, *_) in enumerate(rows) if period == "calibration")
+    said = {key: ctx.t(f"tracking.{key}") for key in ("actual", "expected", "week_end")}
+    who = ctx.t("customers")
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": said[kind],
+            "x": ends,
+            "y": values,
+            "line": {"color": colour, "width": 2, "dash": dash},
+            "customdata": customers,
+            "hovertemplate": f"{said['week_end']} %{{x}}<br>{said[kind]}: %{{y:,.0f}}<br>"
+            f"{who}: %{{customdata:,}}<extra></extra>",
+        }
+        for kind, values, colour, dash in (
+            ("actual", actual, BLUE, "solid"),
+            ("expected", expected, ORANGE, "dash"),
+        )
+    ]
+    marker = window.calibration_end.isoformat()
+    layout = base_layout(
+        xaxis=axis(ctx.t("tracking.x"), type="date"),
+        yaxis=axis(ctx.t("tracking.y"), rangemode="tozero"),
+        shapes=[
+            {
+                "type": "line",
+                "x0": marker,
+                "x1": marker,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": GREY, "dash": "dot", "width": 1.5},
+            }
+        ],
+        annotations=[
+            {
+                "x": marker,
+                "y": 1,
+                "yref": "paper",
+                "text": ctx.t("tracking.calibration_end"),
+                "showarrow": False,
+                "xanchor": "right",
+                "yanchor": "top",
+                "font": {"color": GREY},
+            }
+        ],
+    )
+    holdout_actual, holdout_expected = actual[-1] - actual[at_end], expected[-1] - expected[at_end]
+    note = ctx.t(
+        "tracking.note",
+        customers=customers[at_end],
+        actual=label_number(actual[at_end]),
+        expected=label_number(expected[at_end]),
+        holdout_actual=label_number(holdout_actual),
+        holdout_expected=label_number(holdout_expected),
+    )
+    facts = {
+        **window.facts(),
+        "week_end": ends,
+        "customers": customers[at_end],
+        "actual_cumulative": actual,
+        "expected_cumulative": expected,
+        "holdout_actual": holdout_actual,
+        "holdout_expected": holdout_expected,
     }
     return Chart(data, layout, note=f"{note} {window.says(ctx)}", facts=facts)

@@ -148,6 +148,28 @@ TEXT: dict[str, tuple[str, str]] = {
         "All {customers:,} customers: {predicted} predicted to buy, {observed} did.",
         "全部 {customers:,} 位客户：预测购买比例 {predicted}，实际 {observed}。",
     ),
+    "tracking.title": (
+        "Backtest: cumulative repeat purchases per week, actual against expected",
+        "回测：每周累计重复购买次数，实际与预测",
+    ),
+    "tracking.x": ("Week ending", "周末日期"),
+    "tracking.y": ("Cumulative repeat purchase days", "累计重复购买天数"),
+    "tracking.actual": ("Actual", "实际"),
+    "tracking.expected": ("Expected by the model", "模型预期"),
+    "tracking.week_end": ("Week ending", "周末日期"),
+    "tracking.calibration_end": ("calibration end", "校准期结束"),
+    "tracking.note": (
+        "The repeat purchase days of the {customers:,} customers who had bought by the "
+        "calibration end (the dotted line), week by week: {actual} actual against {expected} "
+        "expected by then, {holdout_actual} against {holdout_expected} in the holdout. The "
+        "expected curve adds up each customer's expected repeat purchases since their first "
+        "purchase under the model fitted on the calibration period: it uses when each customer "
+        "first bought, not what they did after.",
+        "校准期结束（虚线）前已购买的 {customers:,} 位客户逐周累计的重复购买天数："
+        "截至校准期结束实际 {actual}、预期 {expected}，验证期内实际 {holdout_actual}、"
+        "预期 {holdout_expected}。预期曲线按校准期拟合的模型，把每位客户自首次购买以来的"
+        "预期重复购买次数相加：只用到每位客户的首次购买日期，不用其之后的购买记录。",
+    ),
     "churn.title": ("Churn watch list", "流失预警名单"),
     "churn.title_count": (
         "Churn watch list: the first {shown:,} of {total:,} customers",
