@@ -27,6 +27,7 @@ from customer_tiers.btyd._common import (
     maximize,
     param_values,
     summary_arrays,
+    wdot,
 )
 
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
@@ -56,19 +57,19 @@ class _BGNBDData:
         r, alpha, a, b = theta
         xs, wx = self.xs, self.wx
         # Terms in x only: log Gamma(r+x)/Gamma(r) + log B(a, b+x)/B(a, b).
-        ll = wx @ (gammaln(r + xs) + betaln(a, b + xs)) - self.n * (gammaln(r) + betaln(a, b))
+        ll = wdot(wx, gammaln(r + xs) + betaln(a, b + xs)) - self.n * (gammaln(r) + betaln(a, b))
         ll += self.n * r * np.log(alpha)
         dig_ab_x = digamma(a + b + xs)
-        g_r = wx @ digamma(r + xs) - self.n * digamma(r) + self.n * np.log(alpha)
+        g_r = wdot(wx, digamma(r + xs)) - self.n * digamma(r) + self.n * np.log(alpha)
         g_alpha = self.n * r / alpha
-        g_a = wx @ (digamma(a + b) - dig_ab_x)
-        g_b = wx @ (digamma(b + xs) - dig_ab_x) + self.n * (digamma(a + b) - digamma(b))
+        g_a = wdot(wx, digamma(a + b) - dig_ab_x)
+        g_b = wdot(wx, digamma(b + xs) - dig_ab_x) + self.n * (digamma(a + b) - digamma(b))
 
         # x = 0: the bracket of eq. 6 is just (alpha + T)^-r.
         log_at0 = np.log(alpha + self.T0)
-        ll -= r * (self.w0 @ log_at0)
-        g_r -= self.w0 @ log_at0
-        g_alpha -= r * (self.w0 @ (1.0 / (alpha + self.T0)))
+        ll -= r * wdot(self.w0, log_at0)
+        g_r -= wdot(self.w0, log_at0)
+        g_alpha -= r * wdot(self.w0, 1.0 / (alpha + self.T0))
 
         # x > 0: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+t_x)^-(r+x)] as a log-sum-exp.
         rx = r + self.x
@@ -78,13 +79,13 @@ class _BGNBDData:
         a3 = -rx * log_aT
         a4 = np.log(a) - log_bx - rx * log_atx
         w = self.w
-        ll += w @ np.logaddexp(a3, a4)
+        ll += wdot(w, np.logaddexp(a3, a4))
         share4 = expit(a4 - a3)  # weight of the "dropped out at t_x" term
         share3 = 1.0 - share4
-        g_r -= w @ (share3 * log_aT + share4 * log_atx)
-        g_alpha -= w @ (rx * (share3 / (alpha + self.T) + share4 / (alpha + self.t_x)))
-        g_a += (w @ share4) / a
-        g_b -= w @ (share4 / (b + self.xm1))
+        g_r -= wdot(w, share3 * log_aT + share4 * log_atx)
+        g_alpha -= wdot(w, rx * (share3 / (alpha + self.T) + share4 / (alpha + self.t_x)))
+        g_a += wdot(w, share4) / a
+        g_b -= wdot(w, share4 / (b + self.xm1))
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
 

@@ -68,7 +68,7 @@ def _discounted_purchases(
     x_pair, T_pair = pairs
     bracket = _future_bracket(r, alpha, a, b, ends[None, :], x_pair[:, None], T_pair[:, None])
     per_month = np.diff(bracket, axis=1, prepend=0.0)
-    discounted = (per_month @ discount)[pair_idx]
+    discounted = np.einsum("ij,j->i", per_month, discount)[pair_idx]  # no BLAS: see wdot
     return discounted * expit(-_log_alive_odds(r, alpha, a, b, x, t_x, T))
 
 

@@ -24,6 +24,7 @@ from customer_tiers.btyd._common import (
     group_rows,
     maximize,
     param_values,
+    wdot,
 )
 
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
@@ -67,15 +68,17 @@ class _GammaGammaData:
         p, q, v = theta
         xs, wx, n = self.xs, self.wx, self.n
         pk = p * xs
-        ll = wx @ (gammaln(pk + q) - gammaln(pk)) - n * gammaln(q) + n * q * np.log(v)
+        ll = wdot(wx, gammaln(pk + q) - gammaln(pk)) - n * gammaln(q) + n * q * np.log(v)
         ll += p * self.sum_x_log_xm - self.sum_log_m
         log_vxm = np.log(v + self.xm)
         px_q = p * self.x + q
-        ll -= self.w @ (px_q * log_vxm)
+        ll -= wdot(self.w, px_q * log_vxm)
         dig = digamma(pk + q)
-        g_p = wx @ (xs * (dig - digamma(pk))) + self.sum_x_log_xm - self.w @ (self.x * log_vxm)
-        g_q = wx @ dig - n * digamma(q) + n * np.log(v) - self.w @ log_vxm
-        g_v = n * q / v - self.w @ (px_q / (v + self.xm))
+        g_p = (
+            wdot(wx, xs * (dig - digamma(pk))) + self.sum_x_log_xm - wdot(self.w, self.x * log_vxm)
+        )
+        g_q = wdot(wx, dig) - n * digamma(q) + n * np.log(v) - wdot(self.w, log_vxm)
+        g_v = n * q / v - wdot(self.w, px_q / (v + self.xm))
         return float(ll), np.array([g_p, g_q, g_v])
 
 

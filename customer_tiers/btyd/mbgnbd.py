@@ -24,6 +24,7 @@ from customer_tiers.btyd._common import (
     maximize,
     param_values,
     summary_arrays,
+    wdot,
 )
 from customer_tiers.btyd.bgnbd import _future_bracket
 
@@ -47,14 +48,14 @@ class _MBGNBDData:
         """
         r, alpha, a, b = theta
         xs, wx, n = self.xs, self.wx, self.n
-        ll = wx @ (gammaln(r + xs) + betaln(a, b + xs + 1.0))
+        ll = wdot(wx, gammaln(r + xs) + betaln(a, b + xs + 1.0))
         ll -= n * (gammaln(r) + betaln(a, b))
         ll += n * r * np.log(alpha)
         dig_abx = digamma(a + b + xs + 1.0)
-        g_r = wx @ digamma(r + xs) - n * digamma(r) + n * np.log(alpha)
+        g_r = wdot(wx, digamma(r + xs)) - n * digamma(r) + n * np.log(alpha)
         g_alpha = n * r / alpha
-        g_a = wx @ (digamma(a + b) - dig_abx)
-        g_b = wx @ (digamma(b + xs + 1.0) - dig_abx) + n * (digamma(a + b) - digamma(b))
+        g_a = wdot(wx, digamma(a + b) - dig_abx)
+        g_b = wdot(wx, digamma(b + xs + 1.0) - dig_abx) + n * (digamma(a + b) - digamma(b))
 
         rx = r + self.x
         log_aT = np.log(alpha + self.T)
@@ -63,13 +64,13 @@ class _MBGNBDData:
         a3 = -rx * log_aT
         a4 = np.log(a) - log_bx - rx * log_atx
         w = self.w
-        ll += w @ np.logaddexp(a3, a4)
+        ll += wdot(w, np.logaddexp(a3, a4))
         share4 = expit(a4 - a3)  # weight of the "dropped out after the last purchase" term
         share3 = 1.0 - share4
-        g_r -= w @ (share3 * log_aT + share4 * log_atx)
-        g_alpha -= w @ (rx * (share3 / (alpha + self.T) + share4 / (alpha + self.t_x)))
-        g_a += (w @ share4) / a
-        g_b -= w @ (share4 / (b + self.x))
+        g_r -= wdot(w, share3 * log_aT + share4 * log_atx)
+        g_alpha -= wdot(w, rx * (share3 / (alpha + self.T) + share4 / (alpha + self.t_x)))
+        g_a += wdot(w, share4) / a
+        g_b -= wdot(w, share4 / (b + self.x))
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
 
