@@ -47,20 +47,22 @@ def expected_new(fit: btyd.FitResult, t: npt.ArrayLike) -> npt.NDArray[np.float6
     """E[X(t)]: expected repeat purchases in the first `t` days after a customer's first purchase.
 
     The model's conditional expectation at x = t_x = T = 0 (a customer observed at their first
-    purchase): FHL (2005) eq. 7 for BG/NBD; for MBG/NBD it is P(alive at 0) = b/(a+b) times the
-    bracket, b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))] (Batislam et al.
-    2007); for Pareto/NBD r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (SMC 1987).
+    purchase), which is its unconditional E[X(t)]: FHL (2005) eq. 7 for BG/NBD; for MBG/NBD
+    b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))] (Batislam et al. 2007: a
+    customer may drop out at the first purchase, P(alive at 0) = b/(a+b)); for Pareto/NBD
+    r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (SMC 1987). 0 (never -0.0) at t = 0.
     """
     ts = np.asarray(t, dtype=np.float64)
     zero = np.zeros_like(ts)
-    return btyd.model_expected_purchases(fit, ts, zero, zero, zero)
+    expected = btyd.model_expected_purchases(fit, ts, zero, zero, zero)
+    return np.where(ts > 0, expected, 0.0)
 
 
 def week_ends(longest_t: int, holdout_days: int) -> npt.NDArray[np.int64]:
     """Each week's last day in days after the calibration end (<= 0: calibration weeks)."""
     calibration = np.arange(-7 * (longest_t // 7), 1, 7, dtype=np.int64)
     holdout = np.minimum(np.arange(7, holdout_days + 7, 7, dtype=np.int64), holdout_days)
-    return np.concatenate([calibration, holdout[: -(-holdout_days // 7)]])
+    return np.concatenate([calibration, holdout])
 
 
 def expected_cumulative(
