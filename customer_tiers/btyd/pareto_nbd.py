@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from customer_tiers.btyd._common import (
     FitError,
@@ -31,10 +31,11 @@ from customer_tiers.btyd._common import (
     maximize,
     param_values,
     summary_arrays,
+    wdot,
 )
 
 PARETO_NBD_PARAMS = ("r", "alpha", "s", "beta")
-# Relative step of the central-difference gradient: truncation ~1e-10, round-off ~1e-10.
+# Relative step of the central differences in r and s: truncation ~1e-10, round-off ~1e-10.
 _GRAD_STEP = 1e-5
 
 
@@ -75,44 +76,106 @@ def _log_d(
     r: float, alpha: float, s: float, beta: float, x: FloatArray, t_x: FloatArray, T: FloatArray
 ) -> FloatArray:
     """log D (see the module docstring); -inf where t_x = T. I per distinct (x, time)."""
-    n = len(x)
-    (xu, yu), idx = group_rows(np.concatenate([x, x]), np.concatenate([t_x, T]))
-    log_i = log_tail_integral(alpha, r + xu, beta, s + 1.0, yu)[idx]
-    log_i_tx, log_i_T = log_i[:n], log_i[n:]
-    with np.errstate(divide="ignore"):
-        return log_i_tx + np.log(-np.expm1(np.minimum(log_i_T - log_i_tx, 0.0)))
+    return _TailRows(x, t_x, T).log_d(r, alpha, s, beta)
+
+
+class _TailRows:
+    """The distinct (x, time) pairs behind log D, grouped once: a fit evaluates the
+    likelihood hundreds of times on the same rows, and sorting 2n pairs each time cost more
+    than the hypergeometric functions themselves."""
+
+    def __init__(self, x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
+        self.n = len(x)
+        (self.xu, self.yu), self.idx = group_rows(np.concatenate([x, x]), np.concatenate([t_x, T]))
+
+    def log_d(self, r: float, alpha: float, s: float, beta: float) -> FloatArray:
+        log_i = log_tail_integral(alpha, r + self.xu, beta, s + 1.0, self.yu)[self.idx]
+        log_i_tx, log_i_T = log_i[: self.n], log_i[self.n :]
+        with np.errstate(divide="ignore"):
+            return log_i_tx + np.log(-np.expm1(np.minimum(log_i_T - log_i_tx, 0.0)))
 
 
 class _ParetoData:
-    """Rows of the likelihood; the gradient is a central difference of the log-likelihood."""
+    """Rows of the likelihood and its gradient.
+
+    The gradient is analytic except for d log I / d(r, s), the derivatives of the tail
+    integrals in their exponents, which are central differences (relative step 1e-5) on the
+    distinct (x, time) pairs only; d I / d alpha = -(r+x) I(exponent + 1) and likewise for
+    beta are exact. One gradient costs seven tail evaluations on the pairs and one pass over
+    the rows (a difference of the whole likelihood cost nine of both).
+    """
 
     def __init__(self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> None:
         self.n = float(w.sum())
         (self.xs,), x_idx = group_rows(x)
         self.wx = np.bincount(x_idx, weights=w, minlength=len(self.xs))
         self.x, self.t_x, self.T, self.w = x, t_x, T, w
+        self.tails = _TailRows(x, t_x, T)
 
     def loglik(self, theta: FloatArray) -> float:
         r, alpha, s, beta = theta
-        ll = self.wx @ gammaln(r + self.xs) - self.n * gammaln(r)
+        ll = wdot(self.wx, gammaln(r + self.xs)) - self.n * gammaln(r)
         ll += self.n * (r * np.log(alpha) + s * np.log(beta))
         alive = -(r + self.x) * np.log(alpha + self.T) - s * np.log(beta + self.T)
-        dead = np.log(s) + _log_d(r, alpha, s, beta, self.x, self.t_x, self.T)
+        dead = np.log(s) + self.tails.log_d(r, alpha, s, beta)
         # Far from the optimum (the optimiser's trial steps) both terms can be infinite: the
         # likelihood is then NaN and the step is rejected, without a warning on every run.
         with np.errstate(invalid="ignore"):
-            return float(ll + self.w @ np.logaddexp(alive, dead))
+            return float(ll + wdot(self.w, np.logaddexp(alive, dead)))
 
     def loglik_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        ll = self.loglik(theta)
-        grad = np.empty(len(theta))
-        for j in range(len(theta)):
-            h = _GRAD_STEP * theta[j]
-            up, down = theta.copy(), theta.copy()
-            up[j] += h
-            down[j] -= h
-            grad[j] = (self.loglik(up) - self.loglik(down)) / (2.0 * h)
-        return ll, grad
+        r, alpha, s, beta = theta
+        xs, wx, n, tails = self.xs, self.wx, self.n, self.tails
+        ll = wdot(wx, gammaln(r + xs)) - n * gammaln(r) + n * (r * np.log(alpha) + s * np.log(beta))
+        g_r = wdot(wx, digamma(r + xs)) - n * digamma(r) + n * np.log(alpha)
+        g_alpha, g_s, g_beta = n * r / alpha, n * np.log(beta), n * s / beta
+
+        # log I and d log I / d theta per distinct pair (p = r + x, q = s + 1).
+        p, q, y = r + tails.xu, s + 1.0, tails.yu
+        log_i = log_tail_integral(alpha, p, beta, q, y)
+        h_r, h_s = _GRAD_STEP * r, _GRAD_STEP * s
+        d_log_i = (
+            (
+                log_tail_integral(alpha, p + h_r, beta, q, y)
+                - log_tail_integral(alpha, p - h_r, beta, q, y)
+            )
+            / (2.0 * h_r),
+            -p * np.exp(log_tail_integral(alpha, p + 1.0, beta, q, y) - log_i),
+            (
+                log_tail_integral(alpha, p, beta, q + h_s, y)
+                - log_tail_integral(alpha, p, beta, q - h_s, y)
+            )
+            / (2.0 * h_s),
+            -q * np.exp(log_tail_integral(alpha, p, beta, q + 1.0, y) - log_i),
+        )
+        # D = I(t_x) - I(T) = I(t_x) (1 - rho): log D as in log_d, and
+        # d log D = (d log I(t_x) - rho d log I(T)) / (1 - rho); D = 0 where t_x = T.
+        at_tx, at_T = tails.idx[: tails.n], tails.idx[tails.n :]
+        log_i_tx = log_i[at_tx]
+        diff = np.minimum(log_i[at_T] - log_i_tx, 0.0)
+        one_minus_rho = -np.expm1(diff)
+        rho = np.exp(diff)
+        positive = one_minus_rho > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_d = log_i_tx + np.log(one_minus_rho)
+            d_log_d = [
+                np.where(positive, (d[at_tx] - rho * d[at_T]) / one_minus_rho, 0.0) for d in d_log_i
+            ]
+
+        log_aT, log_bT = np.log(alpha + self.T), np.log(beta + self.T)
+        rx = r + self.x
+        alive = -rx * log_aT - s * log_bT
+        dead = np.log(s) + log_d
+        w = self.w
+        with np.errstate(invalid="ignore"):
+            ll += wdot(w, np.logaddexp(alive, dead))
+            share_dead = expit(dead - alive)
+        share_alive = 1.0 - share_dead
+        g_r += wdot(w, share_dead * d_log_d[0] - share_alive * log_aT)
+        g_alpha += wdot(w, share_dead * d_log_d[1] - share_alive * rx / (alpha + self.T))
+        g_s += wdot(w, share_dead * (1.0 / s + d_log_d[2]) - share_alive * log_bT)
+        g_beta += wdot(w, share_dead * d_log_d[3] - share_alive * s / (beta + self.T))
+        return float(ll), np.array([g_r, g_alpha, g_s, g_beta])
 
 
 def pareto_nbd_log_likelihood(
@@ -141,9 +204,11 @@ def fit_pareto_nbd(
 ) -> FitResult:
     """Maximum-likelihood Pareto/NBD fit; arguments and failure modes as ``fit_bgnbd``.
 
-    The gradient is a central difference (relative step 1e-5) of the closed-form likelihood,
-    so standard errors come from differencing that gradient (``maximize``): expect about
-    five correct digits in them rather than eight.
+    The gradient is analytic but for the tail integrals' derivatives in r and s (central
+    differences on the distinct (x, time) pairs, see ``_ParetoData``), accurate to about
+    1e-9 relative; the Newton polish stops at log-steps below 1e-7, since that noise keeps
+    smaller steps from vanishing. Standard errors come from differencing that gradient
+    (``maximize``): expect about six correct digits in them rather than eight.
     """
     xa, ta, Ta = summary_arrays(x, t_x, T)
     w = check_weights(weights, len(xa))
