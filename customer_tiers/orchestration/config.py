@@ -305,9 +305,12 @@ class PurchaseChanceLimits(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> PurchaseChanceLimits:
+        # a later stage is checked first, so a higher threshold than an earlier stage's would
+        # leave that stage's test nothing to catch; 0 (off) is left out of the order
         limits = [self.at_risk, self.dormant, self.churned]
-        if limits != sorted(limits, reverse=True):
-            raise ValueError(f"need at_risk >= dormant >= churned, found {limits}")
+        used = [limit for limit in limits if limit > 0]
+        if used != sorted(used, reverse=True):
+            raise ValueError(f"need at_risk >= dormant >= churned (0 = off), found {limits}")
         return self
 
 

@@ -109,6 +109,9 @@ def test_purchase_chance_rules_default_when_left_out(tmp_path: Path) -> None:
     )
     tiers = load_config(_override(tmp_path, text)).dbt_vars(None)["tiers"]
     assert tiers["churn"]["levels"][0]["p_purchase_90d_below"] == 0.0
+    # 0 switches a stage's test off and is left out of the order
+    off = "lifecycle:\n  p_purchase_90d_below: {at_risk: 0, dormant: 0, churned: 0.03}\n"
+    assert load_config(_override(tmp_path, off)).lifecycle.p_purchase_90d_below.at_risk == 0
     assert tiers["lifecycle"]["p_purchase_90d_below"] == {
         "at_risk": 0.2,
         "dormant": 0.08,
@@ -139,7 +142,7 @@ def test_purchase_chance_rules_default_when_left_out(tmp_path: Path) -> None:
         ("lifecycle:\n  labels: []\n", "need exactly one label per stage"),
         (
             "lifecycle:\n  p_purchase_90d_below: {at_risk: 0.05, dormant: 0.08}\n",
-            r"lifecycle.p_purchase_90d_below: need at_risk >= dormant >= churned, "
+            r"lifecycle.p_purchase_90d_below: need at_risk >= dormant >= churned \(0 = off\), "
             r"found \[0.05, 0.08, 0.03\]",
         ),
         (
