@@ -70,7 +70,13 @@ CHANGES_A: dict[str, Any] = {
         "levels": [
             {"name": "high", "p_alive_below": 0.3, "overdue_factor": 3.0, "act_within_days": 7},
             {"name": "medium", "p_alive_below": 0.5, "overdue_factor": 2.0, "act_within_days": 14},
-            {"name": "low", "p_alive_below": 0.7, "overdue_factor": 1.5, "act_within_days": 30},
+            {
+                "name": "low",
+                "p_alive_below": 0.7,
+                "overdue_factor": 1.5,
+                "p_purchase_90d_below": 0.4,
+                "act_within_days": 30,
+            },
         ],
         "win_back_cost": 50,
     },
@@ -187,6 +193,8 @@ CHANGES_B: dict[str, Any] = {
     "voice": {"complaint_categories": []},
     "privacy": {"personal_data": "hash", "salt_env": SALT_VAR},
     "clv": {"backtest": {"min_holdout_days": 5000}},
+    # in b, not a: a's longer overdue limits must leave fewer customers overdue
+    "lifecycle": {"p_purchase_90d_below": {"at_risk": 0.3, "dormant": 0.2, "churned": 0.1}},
 }
 
 
@@ -463,6 +471,22 @@ def churn_levels(runs: Runs) -> None:
             using (risk_level)
         where action = 'win_back' and win_back_deadline <> as_of + days""",
     )
+    # high and medium of run a leave p_purchase_90d_below out (off); low has 0.4 (not higher:
+    # the detractor follow-ups of actions_followup_days would be win-backs): nobody with a
+    # lower chance is off the list, and the chance names only that level
+    _no_rows(
+        runs,
+        "a",
+        """
+        select 1 from marts.customer_clv as c
+        left join marts.churn_watchlist as w using (customer_id)
+        where c.p_purchase_90d < 0.4 and w.customer_id is null""",
+    )
+    chance = (
+        "select distinct risk_level, regexp_extract(risk_reason, '< (.*)$', 1) "
+        "from marts.churn_watchlist where risk_reason like 'P(purchase in 90 days)%'"
+    )
+    assert query(runs.a, chance) == [("low", "0.4")]
 
 
 def churn_win_back_cost(runs: Runs) -> None:
@@ -570,6 +594,34 @@ def lifecycle_overdue(runs: Runs) -> None:
 def lifecycle_p_alive(runs: Runs) -> None:
     reason = "select count(*) from marts.customer_tiers where lifecycle_reason like 'P(alive)%'"
     assert runs.one("a", reason) == 0 < runs.one("default", reason)
+
+
+def lifecycle_purchase_chance(runs: Runs) -> None:
+    # run b: a chance of any purchase in 90 days below 0.1 / 0.2 / 0.3 is at least churned /
+    # dormant / at_risk (new comes first); the chance names the stage for more customers
+    _no_rows(
+        runs,
+        "b",
+        """
+        select 1 from marts.customer_tiers as t
+        join marts.customer_clv as c using (customer_id)
+        where t.lifecycle_stage <> 'new' and (
+            (c.p_purchase_90d < 0.1 and t.lifecycle_stage <> 'churned')
+            or (c.p_purchase_90d < 0.2 and t.lifecycle_stage not in ('dormant', 'churned'))
+            or (c.p_purchase_90d < 0.3
+                and t.lifecycle_stage not in ('at_risk', 'dormant', 'churned')))""",
+    )
+    named = (
+        "select distinct lifecycle_stage, regexp_extract(lifecycle_reason, '< (.*)$', 1) "
+        "from marts.customer_tiers where lifecycle_reason like 'P(purchase in 90 days)%'"
+    )
+    allowed = {("at_risk", "0.3"), ("dormant", "0.2"), ("churned", "0.1")}
+    assert set(query(runs.b, named)) <= allowed
+    reason = (
+        "select count(*) from marts.customer_tiers "
+        "where lifecycle_reason like 'P(purchase in 90 days)%'"
+    )
+    assert runs.one("b", reason) > runs.one("default", reason)
 
 
 def lifecycle_loyal(runs: Runs) -> None:
@@ -693,6 +745,9 @@ CASES: dict[str, Callable[[Runs], None]] = {
     "lifecycle.new_within_days": lifecycle_new,
     "lifecycle.overdue": lifecycle_overdue,
     "lifecycle.churned_p_alive_below": lifecycle_p_alive,
+    "lifecycle.p_purchase_90d_below.at_risk": lifecycle_purchase_chance,
+    "lifecycle.p_purchase_90d_below.dormant": lifecycle_purchase_chance,
+    "lifecycle.p_purchase_90d_below.churned": lifecycle_purchase_chance,
     "lifecycle.loyal.min_orders": lifecycle_loyal,
     "lifecycle.loyal.loyalty_grades": lifecycle_loyal,
     "lifecycle.loyal.value_classes": lifecycle_loyal,
