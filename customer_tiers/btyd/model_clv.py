@@ -13,16 +13,19 @@ import dataclasses
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from customer_tiers.btyd._common import (
     FitResult,
     FloatArray,
+    IntArray,
     Params,
     as_array,
     group_rows,
     param_values,
     summary_arrays,
 )
+from customer_tiers.btyd.bgnbd import _future_bracket
 from customer_tiers.btyd.clv import (
     Z_80,
     CLVResult,
@@ -32,7 +35,9 @@ from customer_tiers.btyd.clv import (
     predicted_clv,
 )
 from customer_tiers.btyd.gamma_gamma import GAMMA_GAMMA_PARAMS, expected_avg_value
+from customer_tiers.btyd.mbgnbd import MBGNBD_PARAMS, _log_dead_odds
 from customer_tiers.btyd.next_purchase import _model, model_expected_purchases, model_p_alive
+from customer_tiers.btyd.pareto_nbd import PARETO_NBD_PARAMS, pareto_nbd_p_alive
 from customer_tiers.btyd.predictive import _survival_alive
 
 # A holdout count the model gave (numerically) no probability still scores log(1e-12), so one
@@ -67,11 +72,13 @@ def model_predicted_clv(
     names = fit.param_names or tuple(fit.params)
     theta_fit = param_values(fit, names)
 
+    (xp, Tp), pair = group_rows(xu, Tu)
+
     def purchases(theta: tuple[float, ...]) -> FloatArray:
         moved = dataclasses.replace(fit, params=dict(zip(names, theta, strict=True)))
+        upto_by_month = _expected_by_month(moved, ends, xu, tu, Tu, (xp, Tp, pair))
         total, before = np.zeros(len(xu)), np.zeros(len(xu))
-        for end, weight in zip(ends, discount, strict=True):
-            upto = model_expected_purchases(moved, float(end), xu, tu, Tu)
+        for upto, weight in zip(upto_by_month, discount, strict=True):
             total += (upto - before) * weight
             before = upto
         return total
@@ -95,6 +102,37 @@ def model_predicted_clv(
     )
     sd = np.sqrt(np.maximum(variance, 0.0))
     return CLVResult(clv, sd, np.maximum(clv - Z_80 * sd, 0.0), clv + Z_80 * sd)
+
+
+def _expected_by_month(
+    fit: FitResult,
+    ends: FloatArray,
+    x: FloatArray,
+    t_x: FloatArray,
+    T: FloatArray,
+    pairs: tuple[FloatArray, FloatArray, IntArray],
+) -> list[FloatArray]:
+    """``model_expected_purchases(fit, end, x, t_x, T)`` for every month end, same arithmetic
+    (so the same numbers), with P(alive) once instead of once per month and the (x, T)
+    grouping done by the caller once for every parameter set of the delta method."""
+    model = _model(fit)
+    if model == "MBG/NBD":
+        r, alpha, a, b = param_values(fit, MBGNBD_PARAMS)
+        xp, Tp, pair = pairs
+        alive = expit(-_log_dead_odds(r, alpha, a, b, x, t_x, T))
+        return [
+            _future_bracket(r, alpha, a, b + 1.0, float(end), xp, Tp)[pair] * alive for end in ends
+        ]
+    if model == "Pareto/NBD":
+        r, alpha, s, beta = param_values(fit, PARETO_NBD_PARAMS)
+        alive = pareto_nbd_p_alive(fit, x, t_x, T)
+        out = []
+        for end in ends:
+            big_l = np.log1p(float(end) / (beta + T))
+            factor = big_l if abs(s - 1.0) < 1e-10 else -np.expm1(-(s - 1.0) * big_l) / (s - 1.0)
+            out.append(alive * (r + x) * (beta + T) / (alpha + T) * factor)
+        return out
+    return [model_expected_purchases(fit, float(end), x, t_x, T) for end in ends]
 
 
 def holdout_log_likelihood(

@@ -29,6 +29,7 @@ from scipy.special import betainc, betaln, gammaln, roots_legendre
 from customer_tiers.btyd._common import (
     FitResult,
     FloatArray,
+    IntArray,
     Params,
     as_array,
     group_rows,
@@ -82,8 +83,9 @@ def _survival_alive(fit: FitResult, h: float, xu: FloatArray, Tu: FloatArray) ->
         )
         log_u = np.log(u)  # u > 0: the Gauss-Legendre nodes are interior
         log_ratio = log_u - np.log(ap[:, None] + u)
+        log_gamma_rp = gammaln(rp)
         for k in range(1, _MAX_K + 1):
-            coef = gammaln(rp + k) - gammaln(rp) - gammaln(k)
+            coef = gammaln(rp + k) - log_gamma_rp - gammaln(k)
             term = base + k * log_ratio - log_u
             columns.append(np.exp(coef[:, None] + term).sum(axis=1))
             if columns[-1].max() < _TAIL:
@@ -92,22 +94,30 @@ def _survival_alive(fit: FitResult, h: float, xu: FloatArray, Tu: FloatArray) ->
     a, b = fit.params["a"], fit.params["b"]
     bp = b + xu + (1.0 if model == "MBG/NBD" else 0.0)
     prob = ap / (ap + h)  # NB(r', prob) counts the Poisson events in h given alive
+    event, log_b0 = 1.0 - prob, betaln(a, bp)
     for k in range(1, _MAX_K + 1):
-        survive = np.exp(betaln(a, bp + k - 1.0) - betaln(a, bp))
-        columns.append(betainc(float(k), rp, 1.0 - prob) * survive)  # P(NB >= k)
+        survive = np.exp(betaln(a, bp + k - 1.0) - log_b0)
+        columns.append(betainc(float(k), rp, event) * survive)  # P(NB >= k)
         if columns[-1].max() < _TAIL:
             break
     return np.column_stack(columns)
 
 
-def _value_quantiles(
-    pk: FloatArray, p: float, q_post: FloatArray, v_post: FloatArray, level: float
-) -> FloatArray:
-    """Quantile of V per customer from P(Y = k) (columns k = 0..K), by bisection on u = V/(V+v').
+_BISECTIONS = 30  # the value quantile is the midpoint of a 2^-30 bracket of u = V/(V+v')
+_GRID = 32  # the u grid that brackets each quantile before Newton's method
 
-    Per customer only the k with P(Y >= k) > 1e-4 enter the CDF (the rest moves it by less
-    than 1e-4); customers are processed in groups of similar K so the cost follows their own
-    purchase range, not the heaviest buyer's.
+
+def _value_quantiles(pk: FloatArray, p: float, q_post: FloatArray, level: float) -> FloatArray:
+    """u = V/(V+v') at the quantile of V per row, from P(Y = k) (columns k = 0..K).
+
+    The result is the one of 30 bisection steps on [0, 1] (the midpoint of the 2^-30 bracket
+    holding the root of CDF(u) = level, 0 where P(Y=0) >= level), found with few CDF
+    evaluations: the CDF on a grid of 32 points brackets the root, safeguarded Newton steps
+    (the density is a mixture of beta densities) close in on it, and the CDF at the two ends
+    of its 2^-30 bracket, computed as the bisection computes it, confirms the bracket (a
+    neighbour is taken where it does not). Per row only the k with P(Y >= k) > 1e-4 enter
+    the CDF (the rest moves it by less than 1e-4); rows are processed in groups of similar K
+    so the cost follows their own purchase range, not the heaviest buyer's.
     """
     out = np.zeros(len(pk))
     need = np.flatnonzero(pk[:, 0] < level)  # P(Y=0) >= level: the quantile is 0
@@ -119,18 +129,65 @@ def _value_quantiles(
     for g in np.unique(group):
         rows = need[group == g]
         width = min(2**g, pk.shape[1])
-        probs, qn = pk[rows, :width], q_post[rows]
-        ks = np.arange(1, width, dtype=np.float64)
-        lo, hi = np.zeros(len(rows)), np.ones(len(rows))
-        for _ in range(30):  # u precision 1e-9
-            mid = 0.5 * (lo + hi)
-            inc = betainc(p * ks[None, :], qn[:, None], mid[:, None])
-            below = probs[:, 0] + (probs[:, 1:] * inc).sum(axis=1) < level
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-        u = 0.5 * (lo + hi)
-        out[rows] = v_post[rows] * u / (1.0 - u)
+        out[rows] = _u_quantile(pk[rows, :width], p * np.arange(1, width), q_post[rows], level)
     return out
+
+
+def _u_quantile(probs: FloatArray, a: FloatArray, qn: FloatArray, level: float) -> FloatArray:
+    """The bisection result of ``_value_quantiles`` for rows of one width."""
+
+    def cdf(u: FloatArray, rows: IntArray | slice = slice(None)) -> FloatArray:
+        # exactly the bisection's expression, so the bracket check below decides as it did
+        inc = betainc(a[None, :], qn[rows, None], u[:, None])
+        return probs[rows, 0] + (probs[rows, 1:] * inc).sum(axis=1)
+
+    n = len(probs)
+    # 1. Bracket on the grid j/32 (one betainc table per distinct q', shared by its rows).
+    grid = np.arange(1, _GRID) / _GRID
+    (q_values,), q_idx = group_rows(qn)
+    table = betainc(a[None, None, :], q_values[:, None, None], grid[None, :, None])
+    below = np.empty((n, _GRID - 1))
+    for i in range(len(q_values)):
+        at = q_idx == i
+        below[at] = probs[at, :1] + np.einsum("rk,gk->rg", probs[at, 1:], table[i])
+    j = (below < level).sum(axis=1)
+    lo, hi = j / _GRID, (j + 1) / _GRID
+    # 2. Safeguarded Newton on CDF(u) = level inside [lo, hi], on the rows still moving.
+    log_beta = betaln(a[None, :], qn[:, None])
+    u = 0.5 * (lo + hi)
+    act = np.arange(n)
+    for _ in range(60):
+        ua, la, ha = u[act], lo[act], hi[act]
+        gap = cdf(ua, act) - level
+        la, ha = np.where(gap < 0, ua, la), np.where(gap < 0, ha, ua)
+        with np.errstate(divide="ignore"):
+            log_pdf = (
+                (a[None, :] - 1.0) * np.log(ua)[:, None]
+                + (qn[act] - 1.0)[:, None] * np.log1p(-ua)[:, None]
+                - log_beta[act]
+            )
+            density = (probs[act, 1:] * np.exp(log_pdf)).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = ua - gap / density
+        new = np.where(np.isfinite(step) & (step >= la) & (step <= ha), step, 0.5 * (la + ha))
+        u[act], lo[act], hi[act] = new, la, ha
+        moving = (np.abs(new - ua) > 1e-14) & (ha - la > 2.0**-_BISECTIONS / 4)
+        act = act[moving]
+        if len(act) == 0:
+            break
+    # 3. The 2^-30 bracket holding u, confirmed (or moved) with the bisection's own CDF.
+    scale = 2.0**_BISECTIONS
+    k = np.clip(np.floor(u * scale), 0, scale - 1)
+    todo = np.arange(n)
+    for _ in range(_BISECTIONS):
+        kl = k[todo]
+        low_ok = (kl == 0) | (cdf(kl / scale, todo) < level)
+        high_ok = (kl == scale - 1) | (cdf((kl + 1) / scale, todo) >= level)
+        k[todo] = kl - ~low_ok + (low_ok & ~high_ok)
+        todo = todo[~(low_ok & high_ok)]
+        if len(todo) == 0:
+            break
+    return (2.0 * k + 1.0) / (2.0 * scale)
 
 
 def predictive_interval(
@@ -150,10 +207,12 @@ def predictive_interval(
     if not (np.isfinite(horizon) and horizon > 0):
         raise ValueError(f"horizon must be positive, got {horizon}")
     xa, ta, Ta = summary_arrays(x, t_x, T)
-    alive = model_p_alive(fit, xa, ta, Ta)
-    (xu, Tu), idx = group_rows(xa, Ta)
+    # Everything but the value's scale depends on (x, t_x, T): work on the distinct triples.
+    (xk, tk, Tk), key = group_rows(xa, ta, Ta)
+    alive = model_p_alive(fit, xk, tk, Tk)
+    (xu, Tu), idx = group_rows(xk, Tk)
     surv = _survival_alive(fit, horizon, xu, Tu)
-    n, k_max = len(xa), surv.shape[1]
+    n, k_max = len(xk), surv.shape[1]
     low, high = np.zeros(n), np.zeros(n)
     k_count = int((surv.max(axis=0) > 1.0 - HIGH).sum())  # beyond: no count can grow
     for k in range(k_count):  # quantile(level) = #{k >= 1: P(Y >= k) > 1 - level}
@@ -161,27 +220,34 @@ def predictive_interval(
         low += s_k > 1.0 - LOW
         high += s_k > 1.0 - HIGH
 
-    def tail(j: FloatArray) -> FloatArray:  # P(Y >= j) per customer, j >= 0 whole
+    def tail(j: FloatArray) -> FloatArray:  # P(Y >= j) per triple, j >= 0 whole
         cols = np.clip(j.astype(np.intp) - 1, 0, k_max - 1)
         return np.where(j <= 0, 1.0, alive * surv[idx, cols] * (j <= k_max))
 
     content = tail(low) - tail(high + 1.0)
-    nan = np.full(n, np.nan)
+    nan = np.full(len(xa), np.nan)
     if gamma_gamma is None:
-        return PredictiveInterval(low, high, content, nan, nan)
+        return PredictiveInterval(low[key], high[key], content[key], nan, nan)
     if m is None:
         raise ValueError("m (mean repeat value) is needed with a Gamma-Gamma fit")
     p, q, v = param_values(gamma_gamma, GAMMA_GAMMA_PARAMS)
     xg, mg = _prepare(xa, as_array("m", m))
     use = _usable(xg, mg)
-    q_post = np.where(use, q + p * xg, q)
     v_post = np.where(use, v + xg * np.where(use, mg, 0.0), v)
-    ge = np.column_stack([np.ones(n), alive[:, None] * surv[idx], np.zeros(n)])
+    # V / v' has one distribution per (triple, use): q' = q + p x for usable customers, else q
+    (vk, vuse), vkey = group_rows(key.astype(np.float64), use.astype(np.float64))
+    rows = vk.astype(np.intp)
+    q_post = np.where(vuse > 0, q + p * xk[rows], q)
+    ge = np.column_stack(
+        [np.ones(len(rows)), alive[rows, None] * surv[idx[rows]], np.zeros(len(rows))]
+    )
     pk = ge[:, :-1] - ge[:, 1:]  # P(Y = k), k = 0..K
+    u_low = _value_quantiles(pk, p, q_post, LOW)[vkey]
+    u_high = _value_quantiles(pk, p, q_post, HIGH)[vkey]
     return PredictiveInterval(
-        low,
-        high,
-        content,
-        _value_quantiles(pk, p, q_post, v_post, LOW),
-        _value_quantiles(pk, p, q_post, v_post, HIGH),
+        low[key],
+        high[key],
+        content[key],
+        v_post * u_low / (1.0 - u_low),
+        v_post * u_high / (1.0 - u_high),
     )
