@@ -134,18 +134,18 @@ WATCH_STAGES = ("at_risk", "dormant", "churned")  # listed at the last level (do
 def test_churn_watchlist_rules(warehouse: Path) -> None:
     rows = query(
         warehouse,
-        "select risk_level, action, p_alive, days_since_last_order, "
+        "select risk_level, action, p_alive, p_purchase_90d, days_since_last_order, "
         "expected_days_between_orders, lifecycle_stage, win_back_deadline, as_of "
         "from marts.churn_watchlist",
     )
     assert rows
-    for level, action, p_alive, days, gap, stage, deadline, as_of in rows:
+    for level, action, p_alive, p90, days, gap, stage, deadline, as_of in rows:
         if level == "high":
-            assert p_alive < 0.3 or days > 3 * gap
+            assert p_alive < 0.3 or days > 3 * gap or p90 < 0.1
         else:
             assert level == "medium"
-            assert p_alive < 0.5 or days > 2 * gap or stage in WATCH_STAGES
-            assert not (p_alive < 0.3 or days > 3 * gap)
+            assert p_alive < 0.5 or days > 2 * gap or p90 < 0.2 or stage in WATCH_STAGES
+            assert not (p_alive < 0.3 or days > 3 * gap or p90 < 0.1)
         assert action in {"win_back", "reactivation", "let_go", "unassigned"}
         assert (deadline is None) == (action in {"let_go", "unassigned"})
         if deadline is not None:
@@ -155,24 +155,32 @@ def test_churn_watchlist_rules(warehouse: Path) -> None:
 def test_every_customer_meeting_a_rule_is_listed(warehouse: Path) -> None:
     """The converse of the rules above: from customer_clv's columns and the lifecycle stage,
     the first level of config/tiers.yml's churn.levels whose test a customer meets (high:
-    P(alive) < 0.3 or more than 3 x their expected days between purchases since the last one;
-    medium: < 0.5 or 2 x), else the last level for a customer in an overdue stage (at_risk,
-    dormant, churned), computed here in Python, gives exactly the watch list's customers and
-    levels."""
-    levels = (("high", 0.3, 3.0), ("medium", 0.5, 2.0))
+    P(alive) < 0.3, more than 3 x their expected days between purchases since the last one,
+    or P(a purchase in the next 90 days) < 0.1; medium: < 0.5, 2 x or < 0.2), else the last
+    level for a customer in an overdue stage (at_risk, dormant, churned), computed here in
+    Python, gives exactly the watch list's customers and levels."""
+    levels = (("high", 0.3, 3.0, 0.1), ("medium", 0.5, 2.0, 0.2))
     expected: dict[str, str] = {}
-    for customer, p_alive, days, gap, stage in query(
+    for customer, p_alive, p90, days, gap, stage in query(
         warehouse,
-        "select customer_id, p_alive, days_since_last_order, expected_days_between_orders, "
-        "t.lifecycle_stage from marts.customer_clv left join marts.customer_tiers as t "
-        "using (customer_id)",
+        "select customer_id, p_alive, p_purchase_90d, days_since_last_order, "
+        "expected_days_between_orders, t.lifecycle_stage from marts.customer_clv "
+        "left join marts.customer_tiers as t using (customer_id)",
     ):
-        level = next((n for n, below, k in levels if p_alive < below or days > k * gap), None)
+        level = next(
+            (
+                n
+                for n, below, k, chance in levels
+                if p_alive < below or days > k * gap or p90 < chance
+            ),
+            None,
+        )
         if level is None and stage in WATCH_STAGES:
             level = levels[-1][0]
         if level is not None:
             expected[customer] = level
     listed = dict(query(warehouse, "select customer_id, risk_level from marts.churn_watchlist"))
-    # a sizeable share of the cohort (397 of 2,357 by the churn test alone), on both levels
+    # a sizeable share of the cohort (397 of 2,357 by the P(alive) and days tests alone, before
+    # the 90-day purchase chance was a test too), on both levels
     assert len(expected) > 300 and set(expected.values()) == {"high", "medium"}
     assert listed == expected

@@ -749,3 +749,42 @@ def test_one_time_stage_with_a_shorter_new_window(runs: Runs, tmp_path: Path) ->
         48,
     )
     assert rows["c01"][0] == "loyal"
+
+
+def test_demo_one_time_buyers_silent_a_year_are_never_fine(demo_run: tuple[Path, Path]) -> None:
+    """On the fitted demo (conftest's demo_run, 300 customers; not the hand-worked data above):
+    the purchase-timing rules hold for every customer with a prediction. A chance of any
+    purchase in the next 90 days below a churn level's p_purchase_90d_below puts the customer
+    on the watch list at that level or a higher one; below a lifecycle stage's threshold, in
+    that stage or a later one (new comes first). So no one-time buyer silent for more than a
+    year is in a stage that reads as fine, and every one is on the watch list."""
+    from customer_tiers.orchestration.config import load_config
+
+    config = load_config()
+    _, warehouse = demo_run
+    rows = query(
+        warehouse,
+        """
+        select c.customer_id, c.frequency, c.days_since_last_order, c.p_purchase_90d,
+            t.lifecycle_stage, w.risk_level
+        from marts.customer_clv as c
+        join marts.customer_tiers as t using (customer_id)
+        left join marts.churn_watchlist as w using (customer_id)
+        where c.p_purchase_90d is not null""",
+    )
+    assert len(rows) > 200
+    levels = [level.name for level in config.churn.levels]
+    overdue = ("at_risk", "dormant", "churned")
+    chance = config.lifecycle.p_purchase_90d_below
+    one_time_silent = 0
+    for customer, repeats, silent, p90, stage, level in rows:
+        for rank, rule in enumerate(config.churn.levels):
+            if p90 < rule.p_purchase_90d_below:
+                assert level in levels[: rank + 1], (customer, p90, level)
+        for first, limit in enumerate((chance.at_risk, chance.dormant, chance.churned)):
+            if p90 < limit and stage != "new":
+                assert stage in overdue[first:], (customer, p90, stage)
+        if repeats == 0 and silent > 365:
+            one_time_silent += 1
+            assert stage in overdue and level is not None, (customer, stage, level)
+    assert one_time_silent > 10
