@@ -17,6 +17,9 @@ import pytest
 # folder (orchestration/project.py), before anything imports the dbt project.
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target-{worker}"
+# The suite's hundred runs are not recorded in a Dagster instance beside each warehouse (the
+# default, pipeline.dagster_instance): test_pipeline's rerun test checks that recording.
+os.environ["TIERS_RECORD_RUNS"] = "0"
 
 
 # The longest test files, longest first (as measured with --durations): pytest-xdist (--dist

@@ -241,8 +241,13 @@ print(con.execute(count).fetchone(), flush=True)
 
 
 def test_second_run_with_the_same_inputs_gives_identical_marts(
-    demo: tuple[Path, Path], tmp_path: Path
+    demo: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also: the run is recorded in the Dagster instance beside the warehouse (the suite turns
+    that off elsewhere), which Dagster's own storage reads as `dagster dev` does."""
+    import dagster as dg
+
+    monkeypatch.setenv("TIERS_RECORD_RUNS", "1")
     sources, published = demo
     warehouse = tmp_path / "warehouse.duckdb"  # a copy: other tests read the shared one
     shutil.copyfile(published, warehouse)
@@ -270,6 +275,18 @@ def test_second_run_with_the_same_inputs_gives_identical_marts(
     assert seen_during.strip() == seen_before.strip() != ""
     # the same date again replaces its history and assignment instead of adding to them
     assert _mart_fingerprints(warehouse) == before
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    [run] = instance.get_runs()
+    assert run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "tiers_pipeline"
+    assert run.tags["customer_tiers/engine"] == "duckdb"
+    rfm = instance.get_latest_materialization_event(dg.AssetKey(["marts", "customer_rfm"]))
+    assert rfm is not None and rfm.run_id == run.run_id
+    check = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "reconciliation")
+    [record] = instance.event_log_storage.get_latest_asset_check_execution_by_key([check]).values()
+    assert record.run_id == run.run_id
+    # every database closed at the end of the run: no write-ahead log left beside it
+    assert list((tmp_path / "dagster_home").rglob("*.db-wal")) == []
+    instance.dispose()
 
 
 def test_run_killed_midway_leaves_published_marts_untouched(
