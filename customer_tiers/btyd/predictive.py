@@ -113,7 +113,8 @@ def _value_quantiles(pk: FloatArray, p: float, q_post: FloatArray, level: float)
     The result is the one of 30 bisection steps on [0, 1] (the midpoint of the 2^-30 bracket
     holding the root of CDF(u) = level, 0 where P(Y=0) >= level), found with few CDF
     evaluations: the CDF on a grid of 32 points brackets the root, safeguarded Newton steps
-    (the density is a mixture of beta densities) close in on it, and the CDF at the two ends
+    from the grid's linear interpolation (the density is a mixture of beta densities) close
+    in on it, and the CDF at the two ends
     of its 2^-30 bracket, computed as the bisection computes it, confirms the bracket (a
     neighbour is taken where it does not). Per row only the k with P(Y >= k) > 1e-4 enter
     the CDF (the rest moves it by less than 1e-4); rows are processed in groups of similar K
@@ -152,9 +153,14 @@ def _u_quantile(probs: FloatArray, a: FloatArray, qn: FloatArray, level: float) 
         below[at] = probs[at, :1] + np.einsum("rk,gk->rg", probs[at, 1:], table[i])
     j = (below < level).sum(axis=1)
     lo, hi = j / _GRID, (j + 1) / _GRID
-    # 2. Safeguarded Newton on CDF(u) = level inside [lo, hi], on the rows still moving.
+    # 2. Safeguarded Newton on CDF(u) = level inside [lo, hi], on the rows still moving,
+    # from the linear interpolation of the grid's CDF (CDF(0) = P(Y=0), CDF(1) = 1).
+    ends = np.column_stack([probs[:, 0], below, np.ones(n)])
+    f_lo, f_hi = ends[np.arange(n), j], ends[np.arange(n), j + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip((level - f_lo) / (f_hi - f_lo), 0.0, 1.0)
+    u = lo + np.where(np.isfinite(share), share, 0.5) * (hi - lo)
     log_beta = betaln(a[None, :], qn[:, None])
-    u = 0.5 * (lo + hi)
     act = np.arange(n)
     for _ in range(60):
         ua, la, ha = u[act], lo[act], hi[act]
@@ -171,7 +177,8 @@ def _u_quantile(probs: FloatArray, a: FloatArray, qn: FloatArray, level: float) 
             step = ua - gap / density
         new = np.where(np.isfinite(step) & (step >= la) & (step <= ha), step, 0.5 * (la + ha))
         u[act], lo[act], hi[act] = new, la, ha
-        moving = (np.abs(new - ua) > 1e-14) & (ha - la > 2.0**-_BISECTIONS / 4)
+        # a step below 1e-12 leaves an error near 1e-24 (quadratic convergence); step 3 checks
+        moving = (np.abs(new - ua) > 1e-12) & (ha - la > 2.0**-_BISECTIONS / 4)
         act = act[moving]
         if len(act) == 0:
             break
