@@ -114,11 +114,11 @@ def _value_quantiles(pk: FloatArray, p: float, q_post: FloatArray, level: float)
     holding the root of CDF(u) = level, 0 where P(Y=0) >= level), found with few CDF
     evaluations: the CDF on a grid of 32 points brackets the root, safeguarded Newton steps
     from the grid's linear interpolation (the density is a mixture of beta densities) close
-    in on it, and the CDF at the two ends
-    of its 2^-30 bracket, computed as the bisection computes it, confirms the bracket (a
-    neighbour is taken where it does not). Per row only the k with P(Y >= k) > 1e-4 enter
-    the CDF (the rest moves it by less than 1e-4); rows are processed in groups of similar K
-    so the cost follows their own purchase range, not the heaviest buyer's.
+    in on it, and where the root is too close to an end of its 2^-30 bracket to be sure, the
+    CDF at both ends, computed as the bisection computes it, confirms the bracket (or a
+    neighbour is taken). Per row only the k with P(Y >= k) > 1e-4 enter the CDF (the rest
+    moves it by less than 1e-4); rows are processed in groups of similar K so the cost
+    follows their own purchase range, not the heaviest buyer's.
     """
     out = np.zeros(len(pk))
     need = np.flatnonzero(pk[:, 0] < level)  # P(Y=0) >= level: the quantile is 0
@@ -162,6 +162,7 @@ def _u_quantile(probs: FloatArray, a: FloatArray, qn: FloatArray, level: float) 
     u = lo + np.where(np.isfinite(share), share, 0.5) * (hi - lo)
     log_beta = betaln(a[None, :], qn[:, None])
     act = np.arange(n)
+    density_at, error = np.zeros(n), np.ones(n)  # CDF'(u) and a bound on |u - root|
     for _ in range(60):
         ua, la, ha = u[act], lo[act], hi[act]
         gap = cdf(ua, act) - level
@@ -175,25 +176,33 @@ def _u_quantile(probs: FloatArray, a: FloatArray, qn: FloatArray, level: float) 
             density = (probs[act, 1:] * np.exp(log_pdf)).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = ua - gap / density
-        new = np.where(np.isfinite(step) & (step >= la) & (step <= ha), step, 0.5 * (la + ha))
+        newton = np.isfinite(step) & (step >= la) & (step <= ha)
+        new = np.where(newton, step, 0.5 * (la + ha))
         u[act], lo[act], hi[act] = new, la, ha
+        density_at[act] = density
+        error[act] = np.where(newton, np.abs(new - ua), ha - la)  # a Newton step: >> error
         # a step below 1e-12 leaves an error near 1e-24 (quadratic convergence); step 3 checks
         moving = (np.abs(new - ua) > 1e-12) & (ha - la > 2.0**-_BISECTIONS / 4)
         act = act[moving]
         if len(act) == 0:
             break
-    # 3. The 2^-30 bracket holding u, confirmed (or moved) with the bisection's own CDF.
+    # 3. The 2^-30 bracket holding u. Where u is farther from both ends than its error and
+    # the CDF rises there by over 1e-11 (100x the rounding of a CDF of <= 1000 terms), the
+    # bisection's comparisons at the ends cannot have gone otherwise; elsewhere the bracket
+    # is confirmed (or moved) with the bisection's own CDF.
     scale = 2.0**_BISECTIONS
     k = np.clip(np.floor(u * scale), 0, scale - 1)
-    todo = np.arange(n)
+    margin = np.minimum(u - k / scale, (k + 1) / scale - u) - error
+    with np.errstate(invalid="ignore"):
+        todo = np.flatnonzero(~(density_at * margin > 1e-11))
     for _ in range(_BISECTIONS):
+        if len(todo) == 0:
+            break
         kl = k[todo]
         low_ok = (kl == 0) | (cdf(kl / scale, todo) < level)
         high_ok = (kl == scale - 1) | (cdf((kl + 1) / scale, todo) >= level)
         k[todo] = kl - ~low_ok + (low_ok & ~high_ok)
         todo = todo[~(low_ok & high_ok)]
-        if len(todo) == 0:
-            break
     return (2.0 * k + 1.0) / (2.0 * scale)
 
 
