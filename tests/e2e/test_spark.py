@@ -373,7 +373,10 @@ def test_no_mart_is_empty(spark_build: dict[str, Any]) -> None:
 
 
 def test_scores_use_the_percentile_sketch_on_spark(spark_build: dict[str, Any]) -> None:
-    compiled = next((spark_build["dbt_target"] / "spark").rglob("int_customers_rfm_scored.sql"))
+    # the model's compiled SQL (dbt also compiles each unit test's fixtures under the name)
+    [compiled] = (spark_build["dbt_target"] / "spark").glob(
+        "*/compiled/customer_tiers/models/intermediate/segmentation/int_customers_rfm_scored.sql"
+    )
     sql = compiled.read_text()
     assert re.search(
         r"percentile_approx\(-recency_days, array\(0\.2, 0\.4, 0\.6, 0\.8\), 10000\)", sql

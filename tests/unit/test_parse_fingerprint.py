@@ -36,7 +36,7 @@ def test_the_same_project_and_settings_give_the_same_fingerprint(
 
 def test_a_changed_model_file_or_a_new_one_changes_it(project: Path) -> None:
     before = parse_fingerprint(project)
-    model = project / "models" / "marts" / "customer_rfm.sql"
+    model = project / "models" / "marts" / "segmentation" / "customer_rfm.sql"
     model.write_text(model.read_text(encoding="utf-8") + "\n-- a comment\n", encoding="utf-8")
     changed = parse_fingerprint(project)
     assert changed != before
