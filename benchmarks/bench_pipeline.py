@@ -241,6 +241,7 @@ STAGE_OF_STEP = (
 )
 LOG_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) (\S+): ")
 
+
 def _stage(step_key: str) -> str:
     for pattern, stage in STAGE_OF_STEP:
         if pattern.search(step_key):
