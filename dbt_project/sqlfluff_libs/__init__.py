@@ -54,6 +54,11 @@ class _Adapter:
         own = context.get(f"{_ENGINE}__{name}")
         return own if own is not None else context[f"default__{name}"]
 
+    @staticmethod
+    def quote(identifier: str) -> str:
+        """dbt's `adapter.quote`: backticks on Spark, double quotes on DuckDB."""
+        return f"`{identifier}`" if _ENGINE == "spark" else f'"{identifier}"'
+
 
 adapter = _Adapter()
 

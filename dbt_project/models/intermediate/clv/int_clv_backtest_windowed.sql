@@ -37,7 +37,8 @@ windowed as (
         {{ backtest.holdout_days }} as configured_holdout_days,
         least(
             {{ backtest.holdout_days }},
-            {{ int_div("coalesce(" ~ days_between('history.first_purchase_date', 'as_of.as_of') ~ ", 0)", 2) }}
+            {%- set history_days = days_between('history.first_purchase_date', 'as_of.as_of') %}
+            {{ int_div("coalesce(" ~ history_days ~ ", 0)", 2) }}
         ) as holdout_days
 
     from as_of

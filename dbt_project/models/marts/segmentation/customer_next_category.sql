@@ -113,7 +113,7 @@ final as (
         offered.basis,
         -- the rule only when it is what the score comes from
         case when offered.basis = 'affinity' then offered.antecedent end as because_bought,
-        case when offered.basis = 'affinity' then offered.support end as support,
+        case when offered.basis = 'affinity' then offered.support end as support,  -- noqa: RF04
         case when offered.basis = 'affinity' then offered.confidence end as confidence,
         case when offered.basis = 'affinity' then offered.lift end as lift,
         offered.popularity,
