@@ -32,7 +32,7 @@ shared as (
         customers,
         value,
         cast(value as double)
-        / nullif(sum(cast(value as double)) over (partition by basis), 0) as value_share
+        / nullif(cast(sum(value) over (partition by basis) as double), 0) as value_share
 
     from counted
 

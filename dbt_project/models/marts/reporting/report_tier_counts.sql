@@ -40,7 +40,7 @@ shared as (
         customers,
         revenue,
         cast(revenue as double)
-        / nullif(sum(cast(revenue as double)) over (), 0) as revenue_share
+        / nullif(cast(sum(revenue) over () as double), 0) as revenue_share
 
     from counted
 
